@@ -1,0 +1,192 @@
+import * as v from "valibot";
+import { parseDuration, parseSize } from "./units.ts";
+
+/**
+ * Every setting the server reads, in one table: its environment variable, its
+ * command-line flag, its default and what it means. `--help`, the README table
+ * and the parser are all generated from this, so they cannot drift apart.
+ */
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** A setting: how to read it from text, and how to describe it to people. */
+export interface Setting<T> {
+  env: `MCP_${string}`;
+  flag: `--${string}`;
+  /** Default as the user would type it; `undefined` means "not set". */
+  default?: string;
+  /** Shown in `--help` when there is no literal default. */
+  defaultNote?: string;
+  description: string;
+  /** Turns the text into the typed value, or fails with a message that reads after "MCP_X (--x): ". */
+  schema: v.GenericSchema<string, T>;
+}
+
+const text = v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty"));
+
+const port = v.pipe(
+  v.string(),
+  v.regex(/^\d{1,5}$/, "must be a port number (0-65535)"),
+  v.transform(Number),
+  v.maxValue(65535, "must be a port number (0-65535)"),
+);
+
+const count = (min: number) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d+$/, "must be a whole number"),
+    v.transform(Number),
+    v.minValue(min, `must be at least ${min}`),
+  );
+
+const duration = v.pipe(
+  v.string(),
+  v.check((s) => parseDuration(s) !== undefined, "must be a duration such as 90s, 15m, 2h, 1d, or off"),
+  v.transform((s) => parseDuration(s)!),
+);
+
+const size = v.pipe(
+  v.string(),
+  v.check((s) => (parseSize(s) ?? 0) > 0, "must be a size in bytes such as 1048576, 512k or 1m"),
+  v.transform((s) => parseSize(s)!),
+);
+
+const list = v.pipe(
+  v.string(),
+  v.transform((s) =>
+    s
+      .split(",")
+      .map((item) => item.trim())
+      .filter(Boolean),
+  ),
+);
+
+const origins = v.pipe(
+  list,
+  v.check(
+    (items) => items.every((item) => item === "*" || URL.canParse(item)),
+    "must be a comma-separated list of origins such as https://chatgpt.com",
+  ),
+  // Browsers send the origin in its serialized form (no path, lowercase host),
+  // so store it the same way for an exact comparison later.
+  v.transform((items) => items.map((item) => (item === "*" ? item : new URL(item).origin))),
+);
+
+const hosts = v.pipe(
+  list,
+  v.check(
+    (items) => items.every((item) => /^[a-z0-9.\-:[\]]+$/i.test(item)),
+    "must be a comma-separated list of host names or addresses",
+  ),
+  v.transform((items) => items.map((item) => item.toLowerCase())),
+);
+
+const docsSource = v.pipe(
+  text,
+  v.check(
+    (s) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(s) || /^https?:\/\//i.test(s),
+    "must be 'embedded', a local path, or an http(s) URL",
+  ),
+);
+
+const url = v.pipe(
+  text,
+  v.check((s) => /^https?:\/\//i.test(s) && URL.canParse(s), "must be an http(s) URL"),
+);
+
+export const settings = {
+  host: {
+    env: "MCP_HOST",
+    flag: "--host",
+    default: "::",
+    description: "Address to listen on (:: is every IPv4 and IPv6 address).",
+    schema: text,
+  },
+  port: {
+    env: "MCP_PORT",
+    flag: "--port",
+    default: "8080",
+    description: "Port of the MCP server.",
+    schema: port,
+  },
+  docsSource: {
+    env: "MCP_DOCS_SOURCE",
+    flag: "--docs-source",
+    default: "embedded",
+    description: "Documentation to serve: 'embedded' (this server's guide), a Hugo JSON file, a Markdown folder, or an http(s) URL of a Hugo JSON index.",
+    schema: docsSource,
+  },
+  docsBaseUrl: {
+    env: "MCP_DOCS_BASE_URL",
+    flag: "--docs-base-url",
+    defaultNote: "the server's own /docs/ pages",
+    description: "Public base URL of a Markdown folder's pages (guide/intro.md becomes <base>/guide/intro).",
+    schema: url,
+  },
+  docsTitle: {
+    env: "MCP_DOCS_TITLE",
+    flag: "--docs-title",
+    defaultNote: "from the source",
+    description: "Name of the documentation, shown in llms.txt and the MCP server info.",
+    schema: text,
+  },
+  docsRefresh: {
+    env: "MCP_DOCS_REFRESH",
+    flag: "--docs-refresh",
+    default: "15m",
+    description: "How often the source is checked for changes (remote: conditional GET; local: modification time); off disables.",
+    schema: duration,
+  },
+  dataDir: {
+    env: "MCP_DATA_DIR",
+    flag: "--data-dir",
+    default: "data",
+    description: "Directory for state, such as the last good copy of a remote documentation source.",
+    schema: text,
+  },
+  allowedOrigins: {
+    env: "MCP_ALLOWED_ORIGINS",
+    flag: "--allowed-origins",
+    defaultNote: "localhost origins only",
+    description: "Comma-separated browser origins allowed to call the server (DNS-rebinding protection).",
+    schema: origins,
+  },
+  allowedHosts: {
+    env: "MCP_ALLOWED_HOSTS",
+    flag: "--allowed-hosts",
+    defaultNote: "localhost names only",
+    description: "Comma-separated extra Host names the server answers to, such as a LAN address or a proxy's name.",
+    schema: hosts,
+  },
+  maxSessions: {
+    env: "MCP_MAX_SESSIONS",
+    flag: "--max-sessions",
+    default: "1000",
+    description: "Most open MCP sessions (both transports); new sessions beyond it get 503.",
+    schema: count(1),
+  },
+  sessionIdle: {
+    env: "MCP_SESSION_IDLE",
+    flag: "--session-idle",
+    default: "30m",
+    description: "An MCP session unused for this long is closed.",
+    schema: duration,
+  },
+  maxBody: {
+    env: "MCP_MAX_BODY",
+    flag: "--max-body",
+    default: "1m",
+    description: "Largest accepted request body; larger ones get 413.",
+    schema: size,
+  },
+  logLevel: {
+    env: "MCP_LOG_LEVEL",
+    flag: "--log-level",
+    default: "info",
+    description: "Least severe log level written: debug, info, warn or error.",
+    schema: v.pipe(v.string(), v.trim(), v.toLowerCase(), v.picklist(LOG_LEVELS, "must be one of debug, info, warn, error")),
+  },
+} satisfies Record<string, Setting<unknown>>;
+
+export type SettingName = keyof typeof settings;
