@@ -1,0 +1,46 @@
+import type { DocsSource, LoadResult } from "./source.ts";
+import { pageFromMarkdown } from "./markdown.ts";
+// Imported as text so `bun build --compile` puts the guide inside the binary:
+// it serves with no files around it.
+import index from "./guide/index.md" with { type: "text" };
+import gettingStarted from "./guide/getting-started.md" with { type: "text" };
+import configuration from "./guide/configuration.md" with { type: "text" };
+import documentationSources from "./guide/documentation-sources.md" with { type: "text" };
+import search from "./guide/search.md" with { type: "text" };
+import connectingClients from "./guide/connecting-clients.md" with { type: "text" };
+import security from "./guide/security.md" with { type: "text" };
+import troubleshooting from "./guide/troubleshooting.md" with { type: "text" };
+
+/** The guide in reading order: llms.txt and resource listings follow it. */
+const GUIDE: Record<string, string> = {
+  "index.md": index,
+  "getting-started.md": gettingStarted,
+  "configuration.md": configuration,
+  "documentation-sources.md": documentationSources,
+  "search.md": search,
+  "connecting-clients.md": connectingClients,
+  "security.md": security,
+  "troubleshooting.md": troubleshooting,
+};
+
+/** The server's own user guide, compiled in. It never changes while running. */
+export class EmbeddedSource implements DocsSource {
+  readonly description = "embedded";
+  readonly defaultTitle = "mcp-server user guide";
+  #loaded = false;
+
+  /** @param baseUrl where the server publishes its pages (`<origin>/docs/`). */
+  constructor(private readonly baseUrl: string) {}
+
+  async load(): Promise<LoadResult | undefined> {
+    if (this.#loaded) return undefined;
+    this.#loaded = true;
+    const pages = Object.entries(GUIDE).map(([file, text]) => {
+      const page = pageFromMarkdown(file, text, this.baseUrl);
+      // The guide's front page would otherwise be `index`, which reads oddly
+      // in `docs://index`; `overview` says what it is.
+      return file === "index.md" ? { ...page, id: "overview", url: new URL("overview", this.baseUrl).href } : page;
+    });
+    return { pages };
+  }
+}
