@@ -1,0 +1,97 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { Server as BunServer } from "bun";
+import type { Library } from "../docs/library.ts";
+import { llmsFullTxt, llmsTxt } from "../docs/llms-txt.ts";
+import { isValidId } from "../docs/ids.ts";
+import type { SessionRegistry } from "../mcp/sessions.ts";
+import type { Logger } from "../log/index.ts";
+import { hostGuard, type HostGuardOptions } from "./host-guard/index.ts";
+
+export interface AppOptions {
+  library: Library;
+  sessions: SessionRegistry;
+  version: string;
+  maxBodyBytes: number;
+  hosts: HostGuardOptions;
+  logger: Logger;
+}
+
+type Env = { Bindings: BunServer<unknown> | undefined };
+
+export const MCP_PATH = "/mcp";
+export const SSE_PATH = "/sse";
+export const MESSAGE_PATH = "/message";
+
+/**
+ * The HTTP surface: MCP over Streamable HTTP and legacy SSE, health, the
+ * llms.txt files and each page as Markdown. Web-standard in and out; the Bun
+ * server is only consulted (as the Hono env) to lift the idle timeout of
+ * event streams.
+ */
+export function createApp(options: AppOptions): Hono<Env> {
+  const { library, sessions, logger } = options;
+  const app = new Hono<Env>();
+
+  app.onError((error, c) => {
+    logger.error("request failed", { method: c.req.method, path: c.req.path, error });
+    return c.json({ error: "internal error" }, 500);
+  });
+  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+
+  // Health is exempt from the Host check: load balancers and uptime probes
+  // call it by address, and it reveals nothing worth a rebinding attack.
+  app.get("/healthz", (c) => {
+    const status = library.status();
+    const ready = library.snapshot !== undefined;
+    const { streamable, sse } = sessions.counts;
+    return c.json({ status: ready ? "ok" : "unavailable", version: options.version, ...status, sessions: { streamable, sse } }, ready ? 200 : 503);
+  });
+
+  app.use("*", hostGuard(options.hosts));
+
+  const tooLarge = bodyLimit({
+    maxSize: options.maxBodyBytes,
+    onError: (c) =>
+      c.json({ jsonrpc: "2.0", error: { code: -32600, message: `Request body is over the ${options.maxBodyBytes}-byte limit` }, id: null }, 413),
+  });
+
+  app.on(["GET", "POST", "DELETE"], MCP_PATH, tooLarge, (c) => {
+    // An event stream is quiet between keep-alives; it must outlive the
+    // idle timeout that protects the server from idle plain requests.
+    if (c.req.method === "GET") c.env?.timeout(c.req.raw, 0);
+    return sessions.handleStreamable(c.req.raw);
+  });
+  app.get(SSE_PATH, (c) => {
+    c.env?.timeout(c.req.raw, 0);
+    return sessions.openSse(c.req.raw);
+  });
+  app.post(MESSAGE_PATH, tooLarge, (c) => sessions.postSse(c.req.raw));
+
+  app.get("/", (c) => {
+    const origin = new URL(c.req.url).origin;
+    return c.json({
+      name: "mcp-server",
+      version: options.version,
+      title: library.title,
+      mcp: { streamableHttp: `${origin}${MCP_PATH}`, sse: `${origin}${SSE_PATH}` },
+      docs: { llmsTxt: `${origin}/llms.txt`, llmsFullTxt: `${origin}/llms-full.txt`, health: `${origin}/healthz` },
+    });
+  });
+
+  const summary = () => `${library.title}, served over the Model Context Protocol by mcp-server.`;
+  app.get("/llms.txt", (c) => markdown(c.body, llmsTxt(library.title, summary(), library.snapshot?.pages ?? [])));
+  app.get("/llms-full.txt", (c) => markdown(c.body, llmsFullTxt(library.title, summary(), library.snapshot?.pages ?? [])));
+  app.get("/docs/*", (c) => {
+    const id = decodeURIComponent(c.req.path.slice("/docs/".length)).replace(/\.md$/, "");
+    const page = isValidId(id) ? library.page(id) : undefined;
+    if (!page) return c.json({ error: "no such page; see /llms.txt for the list" }, 404);
+    return markdown(c.body, `# ${page.title}\n\n${page.markdown}\n`);
+  });
+
+  return app;
+}
+
+function markdown(body: (data: string, status: 200, headers: Record<string, string>) => Response, text: string): Response {
+  return body(text, 200, { "Content-Type": "text/markdown; charset=utf-8" });
+}
