@@ -6,27 +6,43 @@ import { Library } from "./docs/library.ts";
 import { createLogger, type Logger } from "./log/index.ts";
 import { mcpServerFactory } from "./mcp/server.ts";
 import { SessionRegistry } from "./mcp/sessions.ts";
-import { createApp, MESSAGE_PATH } from "./http/app.ts";
+import { createApp, healthReport, MESSAGE_PATH, type AppOptions } from "./http/app.ts";
+import { FileStorage } from "./storage/file-storage.ts";
+import { startHttpsServer, type HttpsServer, type HttpsServerOptions } from "./tls/https-server.ts";
+import { directoryUrl } from "./tls/directory.ts";
 
 export const VERSION: string = pkg.version;
 
 /** A started server, for the CLI below and for tests that run it in-process. */
 export interface RunningServer {
-  /** Base URL clients use, such as `http://localhost:8080`. */
+  /** Base URL clients use, such as `http://localhost:8080` or `https://docs.example.com`. */
   url: URL;
-  port: number;
+  /** Port of the MCP server (known once listening; with TLS, once a certificate is held). */
+  readonly port: number;
   library: Library;
+  /** With `MCP_DOMAINS`: the certificate machinery. */
+  https?: HttpsServer;
   /** Stops listening, closes sessions and event streams, stops refreshing. */
   stop(): Promise<void>;
 }
 
+/** Timing knobs for tests; production runs with the defaults. */
+export type Tuning = NonNullable<HttpsServerOptions["tuning"]>;
+
+/** Closes idle keep-alive connections and stalled requests; event streams lift it for themselves. */
+const IDLE_TIMEOUT_SECONDS = 30;
+
 /**
  * Wires the parts together: documentation source → library (index) → MCP
- * sessions → HTTP app → `Bun.serve`.
+ * sessions → HTTP app → `Bun.serve`, over plain HTTP, or over HTTPS with a
+ * certificate of its own when domains are configured.
  *
  * @throws SourceSettingError when the documentation source setting names nothing usable.
  */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+export async function startServer(config: Config, logger: Logger, tuning: Tuning = {}): Promise<RunningServer> {
+  if (config.domains) return startWithTls(config, config.domains, logger, tuning);
+
+  logger.warn("TLS is off: serving plain HTTP; set MCP_DOMAINS to get a certificate and serve HTTPS");
   // Listen first: a taken port fails at once rather than after indexing, and
   // the real port is known (with port 0) before page URLs are made from it.
   let handle: (request: Request, server: Bun.Server<unknown>) => Response | Promise<Response> = () =>
@@ -34,21 +50,82 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
-    // Closes idle keep-alive connections and stalled requests; event streams
-    // lift it for themselves and send keep-alives well inside it.
-    idleTimeout: 30,
+    idleTimeout: IDLE_TIMEOUT_SECONDS,
     fetch: (request, bunServer) => handle(request, bunServer),
   });
   const url = new URL(`http://localhost:${server.port}`);
+  const parts = await startParts(config, url, logger).catch(async (error) => {
+    await server.stop(true);
+    throw error;
+  });
+  const app = createApp({ ...parts.appOptions });
+  handle = (request, bunServer) => app.fetch(request, bunServer);
+  logger.info("listening", { url: `${url.origin}/mcp`, sse: `${url.origin}/sse`, host: config.host, port: server.port });
 
+  return {
+    url,
+    port: server.port!,
+    library: parts.library,
+    async stop() {
+      await parts.stop();
+      // Open event streams would keep a graceful stop waiting forever.
+      await server.stop(true);
+    },
+  };
+}
+
+async function startWithTls(config: Config, domains: string[], logger: Logger, tuning: Tuning): Promise<RunningServer> {
+  const certsDir = resolve(config.certsDir);
+  const storage = new FileStorage(certsDir);
+  logger.info("certificate storage", { dir: certsDir });
+  const primary = domains[0]!;
+  const url = new URL(`https://${primary}${config.port === 443 ? "" : `:${config.port}`}`);
+  const parts = await startParts(config, url, logger, domains);
+  let app: ReturnType<typeof createApp> | undefined;
+  const https = await startHttpsServer({
+    hostname: config.host,
+    port: config.port,
+    acmePort: config.acmePort,
+    acmeListen: config.acmeListen as "always" | "on-demand",
+    domains,
+    storage,
+    order: {
+      directoryUrl: directoryUrl(config.acmeDirectory),
+      email: config.acmeEmail,
+      eab: config.acmeEabKid && config.acmeEabHmacKey ? { kid: config.acmeEabKid, hmacKey: config.acmeEabHmacKey } : undefined,
+      profile: config.acmeProfile,
+      keyType: config.keyType as "ecdsa" | "rsa",
+    },
+    renewRatio: config.renewRatio,
+    fetch: (request, bunServer) => app!.fetch(request, bunServer),
+    health: (certificate) => healthReport(parts.appOptions, certificate),
+    idleTimeout: IDLE_TIMEOUT_SECONDS,
+    logger: logger.child("tls"),
+    tuning,
+  });
+  app = createApp({ ...parts.appOptions, certificate: () => https.certificates.status() });
+
+  return {
+    url,
+    get port() {
+      return https.port ?? config.port;
+    },
+    library: parts.library,
+    https,
+    async stop() {
+      await https.stop();
+      await parts.stop();
+    },
+  };
+}
+
+/** The parts both modes share: documentation, MCP sessions, and the app's options. */
+async function startParts(config: Config, publicUrl: URL, logger: Logger, domains: string[] = []) {
   const source = await createSource({
     source: config.docsSource,
     baseUrl: config.docsBaseUrl,
-    selfDocsUrl: `${url.origin}/docs/`,
+    selfDocsUrl: `${publicUrl.origin}/docs/`,
     dataDir: resolve(config.dataDir),
-  }).catch(async (error) => {
-    await server.stop(true);
-    throw error;
   });
   const library = new Library({ source, logger: logger.child("docs"), title: config.docsTitle, refreshMs: config.docsRefresh });
   await library.refresh();
@@ -64,31 +141,26 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   });
 
   const bindsEverywhere = ["::", "0.0.0.0", "localhost", "127.0.0.1", "::1"].includes(config.host);
-  const app = createApp({
+  const appOptions: AppOptions = {
     library,
     sessions,
     version: VERSION,
     maxBodyBytes: config.maxBody,
     hosts: {
-      // A specific listen address is a name clients may use, so allow it too.
-      allowedHosts: [...(config.allowedHosts ?? []), ...(bindsEverywhere ? [] : [config.host])],
+      // Our domains, the extra names, and a specific listen address, which
+      // clients may use as a name too.
+      allowedHosts: [...domains, ...(config.allowedHosts ?? []), ...(bindsEverywhere ? [] : [config.host])],
       allowedOrigins: config.allowedOrigins ?? [],
       allowLoopback: true,
     },
     logger: logger.child("http"),
-  });
-  handle = (request, bunServer) => app.fetch(request, bunServer);
-  logger.info("listening", { url: `${url.origin}/mcp`, sse: `${url.origin}/sse`, host: config.host, port: server.port });
-
+  };
   return {
-    url,
-    port: server.port!,
     library,
+    appOptions,
     async stop() {
       library.close();
       await sessions.closeAll();
-      // Open event streams would keep a graceful stop waiting forever.
-      await server.stop(true);
     },
   };
 }
@@ -110,7 +182,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
   const logger = createLogger(config.logLevel);
   let running: RunningServer;
   try {
-    running = await startServer(config, logger);
+    running = await startServer(config, logger, testTuning(env));
   } catch (error) {
     if (error instanceof SourceSettingError) {
       console.error(`mcp-server: ${error.message}`);
@@ -131,6 +203,16 @@ export async function main(argv: string[], env: Record<string, string | undefine
   process.once("SIGINT", () => void shutdown("SIGINT"));
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   return undefined;
+}
+
+/**
+ * Test-only timing knobs (`MCP_TEST_TUNING='{"retryMinMs":200}'`), so tests
+ * of retries and renewals run in seconds. Deliberately not a documented
+ * setting: production timing is not something to tune.
+ */
+function testTuning(env: Record<string, string | undefined>): Tuning {
+  if (!env.MCP_TEST_TUNING) return {};
+  return JSON.parse(env.MCP_TEST_TUNING) as Tuning;
 }
 
 if (import.meta.main) {

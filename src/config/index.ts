@@ -9,8 +9,11 @@ type Optional = {
   [K in SettingName]: (typeof settings)[K] extends { default: string } ? never : K;
 }[SettingName];
 
-/** Validated settings. Settings without a default are `undefined` when not given. */
-export type Config = Omit<SettingValues, Optional> & Partial<Pick<SettingValues, Optional>>;
+/**
+ * Validated settings. Settings without a default are `undefined` when not
+ * given, except `port`, whose default depends on whether TLS is on.
+ */
+export type Config = Omit<SettingValues, Optional> & Partial<Pick<SettingValues, Optional>> & { port: number };
 
 /** What the command line asked for besides settings. */
 export type Command = { kind: "serve"; config: Config } | { kind: "help" } | { kind: "version" };
@@ -57,9 +60,20 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
     const result = v.safeParse(setting.schema, raw);
     if (!result.success) {
       const origin = fromFlags.has(name) ? setting.flag : setting.env;
-      throw new ConfigError(`${origin}: ${result.issues[0].message} (got ${JSON.stringify(raw)})`);
+      const got = setting.secret ? "" : ` (got ${JSON.stringify(raw)})`;
+      throw new ConfigError(`${origin}: ${result.issues[0].message}${got}`);
     }
     config[name] = result.output;
+  }
+  config.port ??= config.domains ? 443 : 8080;
+  if (config.acmeEabKid !== undefined && config.acmeEabHmacKey === undefined) {
+    throw new ConfigError("MCP_ACME_EAB_HMAC_KEY: must be set together with MCP_ACME_EAB_KID");
+  }
+  if (config.acmeEabHmacKey !== undefined && config.acmeEabKid === undefined) {
+    throw new ConfigError("MCP_ACME_EAB_KID: must be set together with MCP_ACME_EAB_HMAC_KEY");
+  }
+  if (config.domains && config.port === config.acmePort) {
+    throw new ConfigError(`MCP_PORT: must differ from MCP_ACME_PORT (${config.acmePort}), which answers ACME challenges`);
   }
   return { kind: "serve", config: config as Config };
 }

@@ -19,6 +19,8 @@ export interface Setting<T> {
   /** Shown in `--help` when there is no literal default. */
   defaultNote?: string;
   description: string;
+  /** Never echoed back, not even in an error message. */
+  secret?: boolean;
   /** Turns the text into the typed value, or fails with a message that reads after "MCP_X (--x): ". */
   schema: v.GenericSchema<string, T>;
 }
@@ -82,6 +84,16 @@ const hosts = v.pipe(
   v.transform((items) => items.map((item) => item.toLowerCase())),
 );
 
+const domains = v.pipe(
+  list,
+  v.check((items) => items.length > 0, "must name at least one domain"),
+  v.transform((items) => items.map((item) => item.toLowerCase().replace(/\.$/, ""))),
+  v.check(
+    (items) => items.every((item) => /^(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/.test(item) && !item.startsWith("*.")),
+    "must be a comma-separated list of domain names such as docs.example.com (no wildcards: HTTP-01 cannot validate them)",
+  ),
+);
+
 const docsSource = v.pipe(
   text,
   v.check(
@@ -106,9 +118,96 @@ export const settings = {
   port: {
     env: "MCP_PORT",
     flag: "--port",
-    default: "8080",
+    defaultNote: "8080; 443 with MCP_DOMAINS",
     description: "Port of the MCP server.",
     schema: port,
+  },
+  domains: {
+    env: "MCP_DOMAINS",
+    flag: "--domains",
+    defaultNote: "none: plain HTTP",
+    description: "Comma-separated domain names to get a Let's Encrypt certificate for and serve HTTPS on; the first is the primary name.",
+    schema: domains,
+  },
+  acmeEmail: {
+    env: "MCP_ACME_EMAIL",
+    flag: "--acme-email",
+    defaultNote: "none",
+    description: "Contact address for the ACME account (expiry warnings from the CA).",
+    schema: v.pipe(text, v.email("must be an email address")),
+  },
+  acmeDirectory: {
+    env: "MCP_ACME_DIRECTORY",
+    flag: "--acme-directory",
+    default: "production",
+    description: "ACME CA: 'production' or 'staging' (Let's Encrypt), or the directory URL of any ACME CA.",
+    schema: v.pipe(
+      text,
+      v.check((s) => s === "production" || s === "staging" || (/^https:\/\//i.test(s) && URL.canParse(s)), "must be production, staging or an https directory URL"),
+    ),
+  },
+  acmeProfile: {
+    env: "MCP_ACME_PROFILE",
+    flag: "--acme-profile",
+    defaultNote: "the CA's default",
+    description: "ACME certificate profile, where the CA offers profiles (for example shortlived for 6-day certificates).",
+    schema: v.pipe(text, v.regex(/^[a-z0-9._-]+$/i, "must be a profile name such as shortlived")),
+  },
+  acmeEabKid: {
+    env: "MCP_ACME_EAB_KID",
+    flag: "--acme-eab-kid",
+    defaultNote: "none",
+    description: "External account binding key id, for CAs that require one (ZeroSSL, Google Trust Services).",
+    schema: text,
+  },
+  acmeEabHmacKey: {
+    env: "MCP_ACME_EAB_HMAC_KEY",
+    flag: "--acme-eab-hmac-key",
+    defaultNote: "none",
+    description: "External account binding HMAC key (base64url). A secret: never logged.",
+    secret: true,
+    schema: v.pipe(text, v.regex(/^[A-Za-z0-9_=-]+$/, "must be base64url")),
+  },
+  acmePort: {
+    env: "MCP_ACME_PORT",
+    flag: "--acme-port",
+    default: "80",
+    description: "Port of the HTTP-01 challenge responder, which also redirects plain HTTP to HTTPS.",
+    schema: port,
+  },
+  acmeListen: {
+    env: "MCP_ACME_LISTEN",
+    flag: "--acme-listen",
+    default: "always",
+    description: "When the port-80 listener runs: always (challenges, /healthz, redirects to https), or only while a certificate is being ordered (on-demand).",
+    schema: v.pipe(v.string(), v.trim(), v.toLowerCase(), v.picklist(["always", "on-demand"], "must be always or on-demand")),
+  },
+  certsDir: {
+    env: "MCP_CERTS_DIR",
+    flag: "--certs-dir",
+    default: "certs",
+    description: "Directory of certificates ({domain}.cert.pem, {domain}.key.pem), ACME accounts and locks.",
+    schema: text,
+  },
+  keyType: {
+    env: "MCP_KEY_TYPE",
+    flag: "--key-type",
+    default: "ecdsa",
+    description: "Certificate key: ecdsa (P-256) or rsa (2048 bits). Every certificate gets a fresh key.",
+    schema: v.pipe(v.string(), v.trim(), v.toLowerCase(), v.picklist(["ecdsa", "rsa"], "must be ecdsa or rsa")),
+  },
+  renewRatio: {
+    env: "MCP_RENEW_RATIO",
+    flag: "--renew-ratio",
+    default: "0.33",
+    description: "Renew when less than this fraction of the certificate's lifetime is left.",
+    schema: v.pipe(
+      v.string(),
+      v.regex(/^0?\.\d+$/, "must be a fraction between 0 and 1, such as 0.33"),
+      v.transform(Number),
+      v.minValue(0.01, "must be at least 0.01"),
+      v.maxValue(0.9, "must be at most 0.9"),
+    ),
   },
   docsSource: {
     env: "MCP_DOCS_SOURCE",

@@ -6,6 +6,7 @@ import { llmsFullTxt, llmsTxt } from "../docs/llms-txt.ts";
 import { isValidId } from "../docs/ids.ts";
 import type { SessionRegistry } from "../mcp/sessions.ts";
 import type { Logger } from "../log/index.ts";
+import type { CertificateStatus } from "../tls/certificate-manager.ts";
 import { hostGuard, type HostGuardOptions } from "./host-guard/index.ts";
 
 export interface AppOptions {
@@ -15,6 +16,26 @@ export interface AppOptions {
   maxBodyBytes: number;
   hosts: HostGuardOptions;
   logger: Logger;
+  /** Certificate state, when serving HTTPS with a certificate of our own. */
+  certificate?: () => CertificateStatus;
+}
+
+/** What `/healthz` says, on the HTTPS port and on port 80 alike. */
+export function healthReport(
+  options: Pick<AppOptions, "library" | "sessions" | "version">,
+  certificate?: CertificateStatus,
+): { ready: boolean; body: Record<string, unknown> } {
+  const ready = options.library.snapshot !== undefined && (certificate?.ready ?? true);
+  return {
+    ready,
+    body: {
+      status: ready ? "ok" : "unavailable",
+      version: options.version,
+      ...options.library.status(),
+      sessions: options.sessions.counts,
+      ...(certificate ? { certificate } : {}),
+    },
+  };
 }
 
 type Env = { Bindings: BunServer<unknown> | undefined };
@@ -42,10 +63,8 @@ export function createApp(options: AppOptions): Hono<Env> {
   // Health is exempt from the Host check: load balancers and uptime probes
   // call it by address, and it reveals nothing worth a rebinding attack.
   app.get("/healthz", (c) => {
-    const status = library.status();
-    const ready = library.snapshot !== undefined;
-    const { streamable, sse } = sessions.counts;
-    return c.json({ status: ready ? "ok" : "unavailable", version: options.version, ...status, sessions: { streamable, sse } }, ready ? 200 : 503);
+    const { ready, body } = healthReport(options, options.certificate?.());
+    return c.json(body, ready ? 200 : 503);
   });
 
   app.use("*", hostGuard(options.hosts));

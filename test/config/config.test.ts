@@ -70,7 +70,7 @@ describe("parseCommand", () => {
       expect(help).toContain(setting.env);
       expect(help).toContain(setting.flag);
     }
-    expect(help).toContain("Default: 8080");
+    expect(help).toContain("Default: 8080; 443 with MCP_DOMAINS");
   });
 });
 
@@ -91,5 +91,32 @@ describe("units", () => {
     expect(parseSize("512k")).toBe(524_288);
     expect(parseSize("100")).toBe(100);
     expect(parseSize("lots")).toBeUndefined();
+  });
+});
+
+describe("TLS settings", () => {
+  test("domains switch the default port to 443 and are normalized", () => {
+    const config = serve([], { MCP_DOMAINS: "Docs.Example.com., api.example.com" });
+    expect(config.domains).toEqual(["docs.example.com", "api.example.com"]);
+    expect(config.port).toBe(443);
+    expect(config).toMatchObject({ acmePort: 80, acmeDirectory: "production", certsDir: "certs", keyType: "ecdsa", renewRatio: 0.33, acmeListen: "always" });
+    expect(serve([]).port).toBe(8080);
+  });
+
+  test.each([
+    [{ MCP_DOMAINS: "*.example.com" }, "MCP_DOMAINS: must be a comma-separated list of domain names"],
+    [{ MCP_DOMAINS: "localhost" }, "MCP_DOMAINS: must be a comma-separated list of domain names"],
+    [{ MCP_ACME_DIRECTORY: "http://ca.example/dir" }, "MCP_ACME_DIRECTORY: must be production, staging or an https directory URL"],
+    [{ MCP_ACME_EMAIL: "nobody" }, "MCP_ACME_EMAIL: must be an email address"],
+    [{ MCP_KEY_TYPE: "dsa" }, "MCP_KEY_TYPE: must be ecdsa or rsa"],
+    [{ MCP_RENEW_RATIO: "2" }, "MCP_RENEW_RATIO: must be a fraction"],
+    [{ MCP_ACME_EAB_KID: "kid" }, "MCP_ACME_EAB_HMAC_KEY: must be set together with MCP_ACME_EAB_KID"],
+    [{ MCP_DOMAINS: "docs.example.com", MCP_PORT: "80" }, "MCP_PORT: must differ from MCP_ACME_PORT"],
+  ])("bad TLS setting %p is one clear line", (env, message) => {
+    expect(() => parseCommand([], env)).toThrow(message);
+  });
+
+  test("a bad secret is never echoed back", () => {
+    expect(() => parseCommand([], { MCP_ACME_EAB_KID: "kid", MCP_ACME_EAB_HMAC_KEY: "s3cr3t value!" })).toThrow(/^MCP_ACME_EAB_HMAC_KEY: must be base64url$/);
   });
 });

@@ -1,0 +1,54 @@
+import type { Storage } from "../storage/storage.ts";
+
+/** Where HTTP-01 key authorizations live in storage, shared by every process using it. */
+export const challengeKey = (token: string) => `challenges/${token}`;
+
+const CHALLENGE_PREFIX = "/.well-known/acme-challenge/";
+// RFC 8555 tokens are base64url; anything else is not a token we could have issued.
+const TOKEN = /^[A-Za-z0-9_-]{16,128}$/;
+
+export interface ChallengeResponderOptions {
+  storage: Storage;
+  /** Configured domains: redirects go to these names only. */
+  domains: readonly string[];
+  /** HTTPS port redirects point to (read per request: it is known once the TLS listener is up). */
+  httpsPort: () => number;
+  /** Answers `/healthz` (the HTTPS side's status). */
+  health: () => Response | Promise<Response>;
+}
+
+/**
+ * The port-80 side of a TLS deployment, as a fetch handler: answers HTTP-01
+ * challenges from storage (so any process sharing it can answer any
+ * process's challenge), serves `/healthz`, and redirects everything else to
+ * https with 308, which keeps the method and body.
+ *
+ * It never serves MCP or documentation over plain HTTP.
+ *
+ * @example
+ * Bun.serve({ port: 80, reusePort: true, fetch: challengeResponder({ storage, domains, httpsPort: () => 443, health }) });
+ */
+export function challengeResponder(options: ChallengeResponderOptions): (request: Request) => Promise<Response> {
+  const primary = options.domains[0]!;
+
+  return async function respondToChallenge(request) {
+    const url = new URL(request.url);
+    if (url.pathname.startsWith(CHALLENGE_PREFIX)) {
+      // The raw path, not a decoded one: an encoded `/` or `..` is simply not a token.
+      const token = url.pathname.slice(CHALLENGE_PREFIX.length);
+      if (request.method === "GET" && TOKEN.test(token)) {
+        const keyAuthorization = await options.storage.load(challengeKey(token)).catch(() => undefined);
+        if (keyAuthorization) return new Response(keyAuthorization, { headers: { "Content-Type": "text/plain" } });
+      }
+      return new Response("unknown challenge\n", { status: 404 });
+    }
+    if (url.pathname === "/healthz") return options.health();
+    // Redirect only to our own names: a forged Host must not turn this into
+    // a redirector to someone else's site.
+    const host = (request.headers.get("host") ?? "").replace(/:\d+$/, "").toLowerCase();
+    const target = options.domains.includes(host) ? host : primary;
+    const port = options.httpsPort();
+    const portSuffix = port === 443 ? "" : `:${port}`;
+    return new Response(null, { status: 308, headers: { Location: `https://${target}${portSuffix}${url.pathname}${url.search}` } });
+  };
+}
