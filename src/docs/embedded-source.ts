@@ -1,5 +1,6 @@
 import type { DocsSource, LoadResult } from "./source.ts";
 import { pageFromMarkdown } from "./markdown.ts";
+import { settingsTable } from "../config/settings-table.ts";
 // Imported as text so `bun build --compile` puts the guide inside the binary:
 // it serves with no files around it.
 import index from "./guide/index.md" with { type: "text" };
@@ -8,6 +9,7 @@ import configuration from "./guide/configuration.md" with { type: "text" };
 import documentationSources from "./guide/documentation-sources.md" with { type: "text" };
 import search from "./guide/search.md" with { type: "text" };
 import connectingClients from "./guide/connecting-clients.md" with { type: "text" };
+import https from "./guide/https.md" with { type: "text" };
 import security from "./guide/security.md" with { type: "text" };
 import troubleshooting from "./guide/troubleshooting.md" with { type: "text" };
 
@@ -19,6 +21,7 @@ const GUIDE: Record<string, string> = {
   "documentation-sources.md": documentationSources,
   "search.md": search,
   "connecting-clients.md": connectingClients,
+  "https.md": https,
   "security.md": security,
   "troubleshooting.md": troubleshooting,
 };
@@ -35,7 +38,10 @@ export class EmbeddedSource implements DocsSource {
   async load(): Promise<LoadResult | undefined> {
     if (this.#loaded) return undefined;
     this.#loaded = true;
-    const pages = Object.entries(GUIDE).map(([file, text]) => {
+    const pages = Object.entries(GUIDE).map(([file, source]) => {
+      // The settings table is generated from the parser's own table, so the
+      // guide always lists exactly the settings this build accepts.
+      const text = source.replace("<!-- settings-table -->", settingsTable());
       const page = pageFromMarkdown(file, text, this.baseUrl);
       // The guide's front page would otherwise be `index`, which reads oddly
       // in `docs://index`; `overview` says what it is.

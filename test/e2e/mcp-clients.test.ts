@@ -100,7 +100,7 @@ describe("HTTP surface", () => {
     expect(response.status).toBe(200);
     const health = await response.json();
     expect(health).toMatchObject({ status: "ok", source: "embedded" });
-    expect(health.pages).toBe(8);
+    expect(health.pages).toBe(9);
     expect(health.sections).toBeGreaterThan(health.pages);
     expect(health.indexAgeSeconds).toBeGreaterThanOrEqual(0);
   });
@@ -108,7 +108,7 @@ describe("HTTP surface", () => {
   test("/llms.txt lists every page; /llms-full.txt has them in full", async () => {
     const index = await (await fetch(new URL("/llms.txt", server.url))).text();
     expect(index).toStartWith("# mcp-server user guide\n\n> ");
-    expect(index.match(/^- \[/gm)?.length).toBe(8);
+    expect(index.match(/^- \[/gm)?.length).toBe(9);
     expect(index).toContain(`(${server.url.origin}/docs/getting-started)`);
     const full = await (await fetch(new URL("/llms-full.txt", server.url))).text();
     for (const page of server.library.snapshot!.pages) expect(full).toContain(page.markdown.slice(0, 200));
