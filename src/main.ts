@@ -10,6 +10,8 @@ import { createApp, healthReport, MESSAGE_PATH, type AppOptions } from "./http/a
 import { FileStorage } from "./storage/file-storage.ts";
 import { startHttpsServer, type HttpsServer, type HttpsServerOptions } from "./tls/https-server.ts";
 import { directoryUrl } from "./tls/directory.ts";
+import { createMetrics } from "./metrics/index.ts";
+import { inFlightRequests } from "./http/in-flight/index.ts";
 
 export const VERSION: string = pkg.version;
 
@@ -22,9 +24,18 @@ export interface RunningServer {
   library: Library;
   /** With `MCP_DOMAINS`: the certificate machinery. */
   https?: HttpsServer;
-  /** Stops listening, closes sessions and event streams, stops refreshing. */
-  stop(): Promise<void>;
+  /**
+   * Graceful stop: stops accepting, lets requests in flight finish (within
+   * `deadlineMs`), then closes sessions and event streams, releases storage
+   * locks and stops every listener.
+   */
+  stop(deadlineMs?: number): Promise<void>;
+  /** SIGHUP: reloads the documentation source and re-reads certificates from storage. */
+  reload(): Promise<void>;
 }
+
+/** How long a shutdown waits for requests in flight. */
+const SHUTDOWN_DEADLINE_MS = 10_000;
 
 /** Timing knobs for tests; production runs with the defaults. */
 export type Tuning = NonNullable<HttpsServerOptions["tuning"]>;
@@ -66,11 +77,14 @@ export async function startServer(config: Config, logger: Logger, tuning: Tuning
     url,
     port: server.port!,
     library: parts.library,
-    async stop() {
+    async stop(deadlineMs = SHUTDOWN_DEADLINE_MS) {
+      // Not awaited: a graceful stop would wait for event streams forever.
+      void server.stop(false);
+      await parts.drain(deadlineMs);
       await parts.stop();
-      // Open event streams would keep a graceful stop waiting forever.
       await server.stop(true);
     },
+    reload: () => parts.reload(),
   };
 }
 
@@ -112,9 +126,15 @@ async function startWithTls(config: Config, domains: string[], logger: Logger, t
     },
     library: parts.library,
     https,
-    async stop() {
-      await https.stop();
+    async stop(deadlineMs = SHUTDOWN_DEADLINE_MS) {
+      https.stopAccepting();
+      await parts.drain(deadlineMs);
       await parts.stop();
+      await https.stop();
+    },
+    async reload() {
+      await parts.reload();
+      await https.certificates.reload();
     },
   };
 }
@@ -127,7 +147,14 @@ async function startParts(config: Config, publicUrl: URL, logger: Logger, domain
     selfDocsUrl: `${publicUrl.origin}/docs/`,
     dataDir: resolve(config.dataDir),
   });
-  const library = new Library({ source, logger: logger.child("docs"), title: config.docsTitle, refreshMs: config.docsRefresh });
+  const metrics = createMetrics();
+  const library = new Library({
+    source,
+    logger: logger.child("docs"),
+    title: config.docsTitle,
+    refreshMs: config.docsRefresh,
+    onSearch: (seconds) => metrics.searchSeconds.observe(seconds),
+  });
   await library.refresh();
   library.startRefreshing();
 
@@ -140,12 +167,17 @@ async function startParts(config: Config, publicUrl: URL, logger: Logger, domain
     logger: logger.child("mcp"),
   });
 
+  const inFlight = inFlightRequests({
+    isStream: (request) => request.method === "GET" && /^\/(mcp|sse)$/.test(new URL(request.url).pathname),
+  });
   const bindsEverywhere = ["::", "0.0.0.0", "localhost", "127.0.0.1", "::1"].includes(config.host);
   const appOptions: AppOptions = {
     library,
     sessions,
     version: VERSION,
     maxBodyBytes: config.maxBody,
+    metrics,
+    inFlight,
     hosts: {
       // Our domains, the extra names, and a specific listen address, which
       // clients may use as a name too.
@@ -155,12 +187,21 @@ async function startParts(config: Config, publicUrl: URL, logger: Logger, domain
     },
     logger: logger.child("http"),
   };
+  const log = logger.child("main");
   return {
     library,
     appOptions,
+    /** Waits for requests in flight, asking their clients to close their connections. */
+    async drain(deadlineMs: number) {
+      inFlight.draining = true;
+      if (!(await inFlight.idle(deadlineMs))) log.warn("shutdown deadline passed with requests in flight", { inFlight: inFlight.count });
+    },
     async stop() {
       library.close();
       await sessions.closeAll();
+    },
+    async reload() {
+      await library.refresh();
     },
   };
 }
@@ -180,7 +221,26 @@ export async function main(argv: string[], env: Record<string, string | undefine
   }
 
   const logger = createLogger(config.logLevel);
-  let running: RunningServer;
+  // Signals are handled from the first moment: a SIGHUP that arrives while
+  // starting must not kill the process (its default action).
+  let running: RunningServer | undefined;
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info("stopping", { signal });
+    await running?.stop();
+    logger.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGHUP", () => {
+    if (!running) return;
+    logger.info("reloading", { signal: "SIGHUP" });
+    void running.reload().catch((error) => logger.error("reload failed", { error }));
+  });
+
   try {
     running = await startServer(config, logger, testTuning(env));
   } catch (error) {
@@ -194,14 +254,6 @@ export async function main(argv: string[], env: Record<string, string | undefine
     }
     throw error;
   }
-
-  const shutdown = async (signal: string) => {
-    logger.info("stopping", { signal });
-    await running.stop();
-    process.exit(0);
-  };
-  process.once("SIGINT", () => void shutdown("SIGINT"));
-  process.once("SIGTERM", () => void shutdown("SIGTERM"));
   return undefined;
 }
 

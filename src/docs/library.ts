@@ -30,6 +30,8 @@ export interface LibraryOptions {
   title?: string;
   /** Check the source for changes this often; 0 never. */
   refreshMs: number;
+  /** Told how long each search took, in seconds (metrics). */
+  onSearch?: (seconds: number) => void;
 }
 
 /**
@@ -62,7 +64,10 @@ export class Library {
   }
 
   search(query: string, limit?: number): SearchHit[] {
-    return this.#snapshot?.index.search(query, { limit }) ?? [];
+    const started = performance.now();
+    const hits = this.#snapshot?.index.search(query, { limit }) ?? [];
+    this.options.onSearch?.((performance.now() - started) / 1000);
+    return hits;
   }
 
   /**

@@ -7,7 +7,10 @@ import { isValidId } from "../docs/ids.ts";
 import type { SessionRegistry } from "../mcp/sessions.ts";
 import type { Logger } from "../log/index.ts";
 import type { CertificateStatus } from "../tls/certificate-manager.ts";
+import type { Metrics } from "../metrics/index.ts";
 import { hostGuard, type HostGuardOptions } from "./host-guard/index.ts";
+import { STATUS_PAGE_HEADERS, statusPage, wantsHtml } from "./status-page/index.ts";
+import type { InFlight } from "./in-flight/index.ts";
 
 export interface AppOptions {
   library: Library;
@@ -18,6 +21,9 @@ export interface AppOptions {
   logger: Logger;
   /** Certificate state, when serving HTTPS with a certificate of our own. */
   certificate?: () => CertificateStatus;
+  metrics: Metrics;
+  /** Tracks requests being answered, for a graceful shutdown. */
+  inFlight?: InFlight;
 }
 
 /** What `/healthz` says, on the HTTPS port and on port 80 alike. */
@@ -60,6 +66,36 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
 
+  if (options.inFlight) app.use("*", options.inFlight.middleware);
+
+  // Counted by route pattern, not path: `/docs/*` is one series, however
+  // many pages (or made-up paths) are asked for.
+  const { metrics } = options;
+  app.use("*", async function countRequests(c, next) {
+    await next();
+    const route = c.res.status === 404 && c.req.routePath === "*" ? "unmatched" : c.req.routePath;
+    metrics.requests.inc({ route, method: c.req.method, status: String(c.res.status) });
+  });
+  metrics.registry.collect(() => {
+    const { streamable, sse } = sessions.counts;
+    metrics.sessions.set(streamable, { transport: "streamable" });
+    metrics.sessions.set(sse, { transport: "sse" });
+    const status = library.status();
+    metrics.pages.set(status.pages);
+    metrics.sections.set(status.sections);
+    if (status.indexAgeSeconds !== undefined) metrics.indexAge.set(status.indexAgeSeconds);
+    const certificate = options.certificate?.();
+    if (certificate) {
+      metrics.certificateNotAfter.reset();
+      if (certificate.notAfter) {
+        for (const name of certificate.names ?? []) metrics.certificateNotAfter.set(Date.parse(certificate.notAfter) / 1000, { domain: name });
+      }
+      metrics.renewals.set(certificate.renewals);
+      metrics.renewalFailures.set(certificate.failures);
+    }
+  });
+  app.get("/metrics", (c) => c.body(metrics.registry.render(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }));
+
   // Health is exempt from the Host check: load balancers and uptime probes
   // call it by address, and it reveals nothing worth a rebinding attack.
   app.get("/healthz", (c) => {
@@ -89,6 +125,14 @@ export function createApp(options: AppOptions): Hono<Env> {
 
   app.get("/", (c) => {
     const origin = new URL(c.req.url).origin;
+    // One URL for people and programs: browsers get the page, anything else
+    // (curl's */*, MCP clients, scripts) keeps the JSON. Caches must key on Accept.
+    c.header("Vary", "Accept");
+    if (wantsHtml(c.req.header("accept"))) {
+      const certificate = options.certificate?.();
+      const { ready } = healthReport(options, certificate);
+      return c.html(statusPage({ origin, version: options.version, ready, library: library.status(), certificate }), 200, { ...STATUS_PAGE_HEADERS });
+    }
     return c.json({
       name: "mcp-server",
       version: options.version,

@@ -58,6 +58,7 @@ export class CertificateManager {
   #failures = 0;
   #consecutiveFailures = 0;
   #stopped = false;
+  #lock: Lock | undefined;
   #readyWaiters: ((bundle: CertificateBundle) => void)[] = [];
   readonly #log: Logger;
   readonly #bundleName: string;
@@ -115,9 +116,11 @@ export class CertificateManager {
     return true;
   }
 
-  stop(): void {
+  /** Stops the loop and releases the issuance lock if an order holds it (an abandoned order is simply redone). */
+  async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    await this.#lock?.release().catch(() => {});
   }
 
   /** When to renew `bundle`: the due time, plus jitter of up to 5% of its lifetime (an hour at most). */
@@ -187,6 +190,7 @@ export class CertificateManager {
       // Someone else is ordering: wait for them rather than order twice.
       await Bun.sleep(1_000);
     }
+    this.#lock = lock;
     const lease = setInterval(() => void lock!.renew().catch((error) => this.#log.warn("could not renew the issuance lock", { error })), Math.max(1_000, ttl / 3));
     try {
       const fresh = await this.#loadUsable("lock");
@@ -211,6 +215,7 @@ export class CertificateManager {
       return bundle;
     } finally {
       clearInterval(lease);
+      this.#lock = undefined;
       await lock.release().catch(() => {});
     }
   }

@@ -33,6 +33,8 @@ export interface HttpsServer {
   /** The HTTPS port, once listening. */
   readonly port: number | undefined;
   readonly acmePort: number | undefined;
+  /** Stops accepting HTTPS connections; requests in flight go on. */
+  stopAccepting(): void;
   stop(): Promise<void>;
 }
 
@@ -118,8 +120,11 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Htt
     get acmePort() {
       return responder?.port ?? acmePort;
     },
+    stopAccepting() {
+      listener.stopAccepting();
+    },
     async stop() {
-      certificates.stop();
+      await certificates.stop();
       stopResponder();
       await listener.stop();
     },

@@ -80,6 +80,11 @@ export class TlsListener {
     this.#log.debug("retiring previous TLS server", { drainMs, graceMs });
   }
 
+  /** Stops accepting connections; requests in flight go on (graceful shutdown, first step). */
+  stopAccepting(): void {
+    for (const generation of [...this.#retiring, ...(this.#active ? [this.#active] : [])]) void generation.server.stop(false);
+  }
+
   /** Stops every server now, open streams included. */
   async stop(): Promise<void> {
     const all = [...this.#retiring, ...(this.#active ? [this.#active] : [])];

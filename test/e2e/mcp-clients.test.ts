@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connectClient, startTestServer, toolJson, toolText, type TestServer } from "../support/server.ts";
+import { parsePrometheus } from "../support/prometheus.ts";
 
 // The whole server, driven by the MCP SDK's own client over both transports,
 // serving the embedded guide (the default source).
@@ -158,4 +159,25 @@ describe("HTTP surface", () => {
     expect(response.status).toBe(413);
     expect((await response.json()).error.message).toContain("limit");
   });
+});
+
+test("/metrics is valid Prometheus text with requests, sessions, documents and search latency", async () => {
+  const client = await connectClient(server.url, "streamable");
+  await client.callTool({ name: "search", arguments: { query: "configuration" } });
+  const response = await fetch(new URL("/metrics", server.url));
+  expect(response.headers.get("content-type")).toStartWith("text/plain; version=0.0.4");
+  const samples = parsePrometheus(await response.text());
+  const value = (name: string, labels: Record<string, string> = {}) =>
+    samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
+  expect(value("mcp_documents_indexed")).toBe(9);
+  expect(value("mcp_sections_indexed")).toBeGreaterThan(9);
+  expect(value("mcp_sessions_open", { transport: "streamable" })).toBeGreaterThanOrEqual(1);
+  expect(value("mcp_http_requests_total", { route: "/mcp", method: "POST", status: "200" })).toBeGreaterThan(0);
+  expect(value("mcp_http_requests_total", { route: "/healthz" })).toBeGreaterThan(0);
+  expect(value("mcp_search_duration_seconds_count")).toBeGreaterThan(0);
+  // Made-up paths do not make a series each.
+  await fetch(new URL("/no/such/path/" + crypto.randomUUID(), server.url));
+  const again = parsePrometheus(await (await fetch(new URL("/metrics", server.url))).text());
+  expect(again.some((s) => s.labels.route?.includes("no/such"))).toBe(false);
+  await client.close();
 });

@@ -8,6 +8,7 @@ import { loggedPort, spawnServer, type ServerProcess } from "../support/process.
 import { connectHttps, loopbackFetch, peerCertificate } from "../support/tls-client.ts";
 import { tempDir, toolJson } from "../support/server.ts";
 import { selfSigned } from "../support/self-signed.ts";
+import { parsePrometheus } from "../support/prometheus.ts";
 
 // Automatic HTTPS end to end: the real server as a process, Pebble (Let's
 // Encrypt's test CA) as the CA, the MCP SDK client and raw TLS handshakes as
@@ -92,6 +93,9 @@ describe("first issuance", () => {
     expect(health.certificate).toMatchObject({ ready: true, names: [DOMAIN] });
     expect(health.certificate.issuer).toContain("Pebble");
     expect(Date.parse(health.certificate.nextRenewalAt)).toBeLessThan(Date.parse(health.certificate.notAfter));
+    const metrics = parsePrometheus(await (await loopbackFetch(DOMAIN, await pebble.root())(`https://${DOMAIN}:${first.port}/metrics`)).text());
+    const notAfter = metrics.find((s) => s.name === "mcp_certificate_not_after_seconds" && s.labels.domain === DOMAIN);
+    expect(notAfter?.value).toBe(Date.parse(health.certificate.notAfter) / 1000);
   });
 
   test("files keep the original layout; keys are 0600, the directory 0700", () => {
