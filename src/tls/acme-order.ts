@@ -25,7 +25,7 @@ export interface OrderSettings {
   onStep?: (step: OrderStep) => void | Promise<void>;
 }
 
-export type OrderStep = "account" | "order" | "challenge-published" | "challenge-validated" | "finalized" | "downloaded";
+export type OrderStep = "account" | "order" | "challenge-published" | "challenge-validated" | "finalized" | "downloaded" | "stored";
 
 interface StoredAccount {
   url: string;

@@ -210,6 +210,7 @@ export class CertificateManager {
         "meta.json": { data: JSON.stringify(bundle.meta, null, 2) },
       });
       this.#log.info("certificate stored", { names: bundle.info.names.join(","), notAfter: bundle.info.notAfter.toISOString() });
+      await this.options.order.onStep?.("stored");
       if (renewing) this.#renewals++;
       await this.#install(bundle, "order");
       return bundle;

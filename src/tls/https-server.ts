@@ -4,7 +4,7 @@ import type { Storage } from "../storage/storage.ts";
 import { CertificateManager, type CertificateStatus } from "./certificate-manager.ts";
 import { challengeResponder } from "./challenge-responder.ts";
 import { TlsListener } from "./tls-listener.ts";
-import type { OrderSettings } from "./acme-order.ts";
+import type { OrderSettings, OrderStep } from "./acme-order.ts";
 
 export interface HttpsServerOptions {
   hostname: string;
@@ -23,7 +23,15 @@ export interface HttpsServerOptions {
   idleTimeout: number;
   logger: Logger;
   /** Tuning for tests; production uses the defaults. */
-  tuning?: { retryMinMs?: number; retryMaxMs?: number; drainMs?: number; storagePollMs?: number; acmeTimeoutMs?: number };
+  tuning?: {
+    retryMinMs?: number;
+    retryMaxMs?: number;
+    drainMs?: number;
+    storagePollMs?: number;
+    acmeTimeoutMs?: number;
+    /** Crash tests: the process kills itself (SIGKILL) when an order reaches this step. */
+    crashAt?: OrderStep;
+  };
 }
 
 export interface HttpsServer {
@@ -91,6 +99,13 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Htt
       storage: options.storage,
       acmePort: acmePort!,
       timeoutMs: options.tuning?.acmeTimeoutMs,
+      onStep: options.tuning?.crashAt
+        ? (step) => {
+            if (step !== options.tuning?.crashAt) return;
+            log.warn("test crash point reached; killing the process", { step });
+            process.kill(process.pid, "SIGKILL");
+          }
+        : undefined,
     },
     renewRatio: options.renewRatio,
     logger: log,

@@ -1,5 +1,9 @@
 import type { Server } from "bun";
+import { constants } from "node:crypto";
 import type { Logger } from "../log/index.ts";
+
+/** TLS 1.2 is the floor: 1.0 and 1.1 are refused explicitly, not left to the build's defaults. */
+const TLS_1_2_MINIMUM = constants.SSL_OP_NO_TLSv1 | constants.SSL_OP_NO_TLSv1_1;
 
 type Handler = (request: Request, server: Server<unknown>) => Response | Promise<Response>;
 
@@ -54,7 +58,8 @@ export class TlsListener {
       port: previous?.server.port ?? this.options.port,
       reusePort: true,
       idleTimeout: this.options.idleTimeout,
-      tls: { cert: certPem, key: keyPem },
+      // The PEM holds the whole chain (leaf, then intermediates): served complete.
+      tls: { cert: certPem, key: keyPem, secureOptions: TLS_1_2_MINIMUM },
       fetch: async (request, server) => {
         const response = await this.options.fetch(request, server);
         return generation.draining ? withConnectionClose(response) : response;
