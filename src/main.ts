@@ -6,7 +6,7 @@ import { Library } from "./docs/library.ts";
 import { createLogger, type Logger } from "./log/index.ts";
 import { mcpServerFactory } from "./mcp/server.ts";
 import { SessionRegistry } from "./mcp/sessions.ts";
-import { createApp, healthReport, MESSAGE_PATH, type AppOptions } from "./http/app.ts";
+import { createApp, healthReport, isEventStream, MESSAGE_PATH, type AppOptions } from "./http/app.ts";
 import { FileStorage } from "./storage/file-storage.ts";
 import { startHttpsServer, type HttpsServer, type HttpsServerOptions } from "./tls/https-server.ts";
 import { directoryUrl } from "./tls/directory.ts";
@@ -40,8 +40,6 @@ const SHUTDOWN_DEADLINE_MS = 10_000;
 /** Timing knobs for tests; production runs with the defaults. */
 export type Tuning = NonNullable<HttpsServerOptions["tuning"]>;
 
-/** Closes idle keep-alive connections and stalled requests; event streams lift it for themselves. */
-const IDLE_TIMEOUT_SECONDS = 30;
 
 /**
  * Wires the parts together: documentation source → library (index) → MCP
@@ -61,7 +59,8 @@ export async function startServer(config: Config, logger: Logger, tuning: Tuning
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
-    idleTimeout: IDLE_TIMEOUT_SECONDS,
+    // Closes idle keep-alive connections and stalled requests; event streams lift it for themselves.
+    idleTimeout: config.idleTimeout / 1000,
     fetch: (request, bunServer) => handle(request, bunServer),
   });
   const url = new URL(`http://localhost:${server.port}`);
@@ -113,7 +112,8 @@ async function startWithTls(config: Config, domains: string[], logger: Logger, t
     renewRatio: config.renewRatio,
     fetch: (request, bunServer) => app!.fetch(request, bunServer),
     health: (certificate) => healthReport(parts.appOptions, certificate),
-    idleTimeout: IDLE_TIMEOUT_SECONDS,
+    // Closes idle keep-alive connections and stalled requests; event streams lift it for themselves.
+    idleTimeout: config.idleTimeout / 1000,
     logger: logger.child("tls"),
     tuning,
   });
@@ -161,15 +161,14 @@ async function startParts(config: Config, publicUrl: URL, logger: Logger, domain
   const sessions = new SessionRegistry({
     newServer: mcpServerFactory({ library, name: "mcp-server", version: VERSION }),
     maxSessions: config.maxSessions,
+    maxSessionsPerClient: config.maxSessionsPerClient,
     idleMs: config.sessionIdle,
     maxBodyBytes: config.maxBody,
     messagePath: MESSAGE_PATH,
     logger: logger.child("mcp"),
   });
 
-  const inFlight = inFlightRequests({
-    isStream: (request) => request.method === "GET" && /^\/(mcp|sse)$/.test(new URL(request.url).pathname),
-  });
+  const inFlight = inFlightRequests({ isStream: isEventStream });
   const bindsEverywhere = ["::", "0.0.0.0", "localhost", "127.0.0.1", "::1"].includes(config.host);
   const appOptions: AppOptions = {
     library,
@@ -178,6 +177,9 @@ async function startParts(config: Config, publicUrl: URL, logger: Logger, domain
     maxBodyBytes: config.maxBody,
     metrics,
     inFlight,
+    authToken: config.authToken,
+    metricsAccess: config.metrics as "public" | "private" | "off",
+    limits: { maxConcurrent: config.maxRequestsPerClient, maxStreams: config.maxStreamsPerClient },
     hosts: {
       // Our domains, the extra names, and a specific listen address, which
       // clients may use as a name too.

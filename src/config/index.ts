@@ -72,6 +72,9 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
   if (config.acmeEabHmacKey !== undefined && config.acmeEabKid === undefined) {
     throw new ConfigError("MCP_ACME_EAB_KID: must be set together with MCP_ACME_EAB_HMAC_KEY");
   }
+  if (config.metrics === "private" && config.authToken === undefined) {
+    throw new ConfigError("MCP_METRICS: private needs MCP_AUTH_TOKEN to be set");
+  }
   if (config.domains && config.port === config.acmePort) {
     throw new ConfigError(`MCP_PORT: must differ from MCP_ACME_PORT (${config.acmePort}), which answers ACME challenges`);
   }

@@ -1,5 +1,6 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { bearerAuth } from "hono/bearer-auth";
 import type { Server as BunServer } from "bun";
 import type { Library } from "../docs/library.ts";
 import { llmsFullTxt, llmsTxt } from "../docs/llms-txt.ts";
@@ -11,6 +12,7 @@ import type { Metrics } from "../metrics/index.ts";
 import { hostGuard, type HostGuardOptions } from "./host-guard/index.ts";
 import { STATUS_PAGE_HEADERS, statusPage, wantsHtml } from "./status-page/index.ts";
 import type { InFlight } from "./in-flight/index.ts";
+import { clientLimits } from "./client-limits/index.ts";
 
 export interface AppOptions {
   library: Library;
@@ -24,6 +26,19 @@ export interface AppOptions {
   metrics: Metrics;
   /** Tracks requests being answered, for a graceful shutdown. */
   inFlight?: InFlight;
+  /** Bearer token required for everything but `/healthz` (and public metrics). */
+  authToken?: string;
+  /** Who may read `/metrics`. */
+  metricsAccess?: "public" | "private" | "off";
+  /** Per-client caps on the MCP endpoints. */
+  limits?: { maxConcurrent: number; maxStreams: number };
+}
+
+/** Event streams: long-lived by design, exempt from idle timeouts and in-flight waits. */
+export function isEventStream(request: Request): boolean {
+  if (request.method !== "GET") return false;
+  const path = new URL(request.url).pathname;
+  return path === MCP_PATH || path === SSE_PATH;
 }
 
 /** What `/healthz` says, on the HTTPS port and on port 80 alike. */
@@ -94,7 +109,9 @@ export function createApp(options: AppOptions): Hono<Env> {
       metrics.renewalFailures.set(certificate.failures);
     }
   });
-  app.get("/metrics", (c) => c.body(metrics.registry.render(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }));
+  const serveMetrics = (c: Context) => c.body(metrics.registry.render(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
+  // Public metrics, like health, skip the Host check: scrapers use addresses.
+  if ((options.metricsAccess ?? "public") === "public") app.get("/metrics", serveMetrics);
 
   // Health is exempt from the Host check: load balancers and uptime probes
   // call it by address, and it reveals nothing worth a rebinding attack.
@@ -104,6 +121,15 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
 
   app.use("*", hostGuard(options.hosts));
+  // Hono's bearer-auth compares tokens in constant time.
+  if (options.authToken) app.use("*", bearerAuth({ token: options.authToken, realm: "mcp-server" }));
+  if (options.metricsAccess === "private") app.get("/metrics", serveMetrics);
+
+  const clientAddress = (c: Context<Env>) => c.env?.requestIP(c.req.raw)?.address;
+  if (options.limits) {
+    const limit = clientLimits({ ...options.limits, isStream: isEventStream, clientAddress });
+    for (const path of [MCP_PATH, SSE_PATH, MESSAGE_PATH]) app.use(path, limit);
+  }
 
   const tooLarge = bodyLimit({
     maxSize: options.maxBodyBytes,
@@ -115,11 +141,11 @@ export function createApp(options: AppOptions): Hono<Env> {
     // An event stream is quiet between keep-alives; it must outlive the
     // idle timeout that protects the server from idle plain requests.
     if (c.req.method === "GET") c.env?.timeout(c.req.raw, 0);
-    return sessions.handleStreamable(c.req.raw);
+    return sessions.handleStreamable(c.req.raw, clientAddress(c));
   });
   app.get(SSE_PATH, (c) => {
     c.env?.timeout(c.req.raw, 0);
-    return sessions.openSse(c.req.raw);
+    return sessions.openSse(c.req.raw, clientAddress(c));
   });
   app.post(MESSAGE_PATH, tooLarge, (c) => sessions.postSse(c.req.raw));
 
@@ -146,7 +172,8 @@ export function createApp(options: AppOptions): Hono<Env> {
   app.get("/llms.txt", (c) => markdown(c.body, llmsTxt(library.title, summary(), library.snapshot?.pages ?? [])));
   app.get("/llms-full.txt", (c) => markdown(c.body, llmsFullTxt(library.title, summary(), library.snapshot?.pages ?? [])));
   app.get("/docs/*", (c) => {
-    const id = decodeURIComponent(c.req.path.slice("/docs/".length)).replace(/\.md$/, "");
+    // c.req.path is already decoded by Hono (and a malformed escape left as is).
+    const id = c.req.path.slice("/docs/".length).replace(/\.md$/, "");
     const page = isValidId(id) ? library.page(id) : undefined;
     if (!page) return c.json({ error: "no such page; see /llms.txt for the list" }, 404);
     return markdown(c.body, `# ${page.title}\n\n${page.markdown}\n`);

@@ -8,6 +8,8 @@ export interface SessionOptions {
   newServer: () => Server;
   /** Most open sessions, both transports together. */
   maxSessions: number;
+  /** Most open sessions of one client address. */
+  maxSessionsPerClient?: number;
   /** A session with no request for this long is closed. */
   idleMs: number;
   /** Largest POST body the transports accept. */
@@ -21,6 +23,8 @@ export interface SessionOptions {
 
 interface Session {
   kind: "streamable" | "sse";
+  /** Address of the client that opened it. */
+  client: string;
   server: Server;
   transport: WebStandardStreamableHTTPServerTransport | WebStandardSSEServerTransport;
   lastSeen: number;
@@ -59,8 +63,8 @@ export class SessionRegistry {
     return { streamable, sse: this.#sessions.size - streamable };
   }
 
-  /** Handles any request to the Streamable HTTP endpoint. */
-  async handleStreamable(request: Request): Promise<Response> {
+  /** Handles any request to the Streamable HTTP endpoint. `client` is the caller's address. */
+  async handleStreamable(request: Request, client = "unknown"): Promise<Response> {
     const sessionId = request.headers.get("mcp-session-id");
     if (sessionId) {
       const session = this.#sessions.get(sessionId);
@@ -74,7 +78,8 @@ export class SessionRegistry {
     if (request.method !== "POST") {
       return jsonRpcError(400, -32000, "Bad Request: Mcp-Session-Id header is required; send initialize by POST first");
     }
-    if (this.#sessions.size >= this.options.maxSessions) return this.#full();
+    const full = this.#refuse(client);
+    if (full) return full;
 
     const server = this.options.newServer();
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
@@ -82,7 +87,7 @@ export class SessionRegistry {
       maxRequestBodySize: this.options.maxBodyBytes,
       keepAliveMs: this.options.keepAliveMs,
       onsessioninitialized: (id) => {
-        this.#sessions.set(id, { kind: "streamable", server, transport, lastSeen: Date.now() });
+        this.#sessions.set(id, { kind: "streamable", client, server, transport, lastSeen: Date.now() });
         this.#log.debug("session opened", { transport: "streamable", session: id, open: this.#sessions.size });
       },
     });
@@ -96,8 +101,9 @@ export class SessionRegistry {
   }
 
   /** Opens a legacy SSE session: the response is its event stream. */
-  async openSse(request: Request): Promise<Response> {
-    if (this.#sessions.size >= this.options.maxSessions) return this.#full();
+  async openSse(request: Request, client = "unknown"): Promise<Response> {
+    const full = this.#refuse(client);
+    if (full) return full;
     const server = this.options.newServer();
     const transport = new WebStandardSSEServerTransport({
       endpoint: this.options.messagePath,
@@ -106,7 +112,7 @@ export class SessionRegistry {
     });
     const id = transport.sessionId;
     transport.onclose = () => this.#forget(id);
-    this.#sessions.set(id, { kind: "sse", server, transport, lastSeen: Date.now() });
+    this.#sessions.set(id, { kind: "sse", client, server, transport, lastSeen: Date.now() });
     await server.connect(transport);
     this.#log.debug("session opened", { transport: "sse", session: id, open: this.#sessions.size });
     return transport.response(request.signal);
@@ -132,9 +138,21 @@ export class SessionRegistry {
     await Promise.allSettled(sessions.map((session) => session.server.close()));
   }
 
-  #full(): Response {
-    this.#log.warn("session limit reached", { max: this.options.maxSessions });
-    return jsonRpcError(503, -32000, `Too many open sessions (limit ${this.options.maxSessions}); try again later`, { "Retry-After": "30" });
+  /** A refusal when a new session would pass the server's cap (503) or the client's (429). */
+  #refuse(client: string): Response | undefined {
+    if (this.#sessions.size >= this.options.maxSessions) {
+      this.#log.warn("session limit reached", { max: this.options.maxSessions });
+      return jsonRpcError(503, -32000, `Too many open sessions (limit ${this.options.maxSessions}); try again later`, { "Retry-After": "30" });
+    }
+    const perClient = this.options.maxSessionsPerClient;
+    if (perClient !== undefined) {
+      let held = 0;
+      for (const session of this.#sessions.values()) if (session.client === client) held++;
+      if (held >= perClient) {
+        return jsonRpcError(429, -32000, `Too many open sessions from this address (limit ${perClient}); close some or wait for them to expire`, { "Retry-After": "30" });
+      }
+    }
+    return undefined;
   }
 
   #forget(id: string | undefined): void {
@@ -144,7 +162,8 @@ export class SessionRegistry {
   #sweep(): void {
     const cutoff = Date.now() - this.options.idleMs;
     for (const [id, session] of this.#sessions) {
-      if (session.lastSeen >= cutoff) continue;
+      // A legacy SSE session lives as long as its stream: it ends with it.
+      if (session.kind === "sse" || session.lastSeen >= cutoff) continue;
       this.#sessions.delete(id);
       this.#log.debug("session expired", { transport: session.kind, session: id });
       void session.server.close().catch(() => {});
