@@ -17,19 +17,27 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   await mkdir(dir, { recursive: true });
   const temp = join(dir, `.${basename(path)}.${process.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`);
   try {
-    const file = await open(temp, "wx", mode);
-    try {
-      await file.writeFile(data);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
+    await writeNewFile(temp, data, mode);
     await rename(temp, path);
   } catch (error) {
     await unlink(temp).catch(() => {});
     throw error;
   }
   await syncDirectory(dir);
+}
+
+/**
+ * Creates a file that must not exist yet, with `mode` from the start, and
+ * makes its content durable (fsync) before returning.
+ */
+export async function writeNewFile(path: string, data: string | Uint8Array, mode: number): Promise<void> {
+  const handle = await open(path, "wx", mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Makes a rename in `dir` durable. Some filesystems refuse to fsync a directory; that is not an error. */

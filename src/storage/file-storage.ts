@@ -16,7 +16,7 @@ import {
 } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { syncDirectory, writeFileAtomic } from "./atomic-file.ts";
+import { syncDirectory, writeFileAtomic, writeNewFile } from "./atomic-file.ts";
 import type { BundleFile, Lock, Storage, StoreOptions } from "./storage.ts";
 
 /** Longest accepted key, lock or bundle name: far above real keys, far below PATH_MAX. */
@@ -740,17 +740,6 @@ async function entryKind(directory: string, entry: Dirent): Promise<"file" | "di
   }
   const info = await lstat(join(directory, entry.name));
   return info.isFile() ? "file" : info.isDirectory() ? "directory" : "other";
-}
-
-/** Creates a new file with `mode` from the start and makes its content durable. */
-async function writeNewFile(path: string, data: string, mode: number): Promise<void> {
-  const handle = await open(path, "wx", mode);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 function stableTarget(name: string, file: string): string {
