@@ -189,6 +189,48 @@ export const settings = {
     description: "Directory of certificates ({domain}.cert.pem, {domain}.key.pem), ACME accounts and locks.",
     schema: text,
   },
+  storage: {
+    env: "MCP_STORAGE",
+    flag: "--storage",
+    default: "file",
+    description: "Where certificates, accounts, challenges and locks live: file (MCP_CERTS_DIR) or a redis:// URL shared by several replicas.",
+    secret: true,
+    schema: v.pipe(
+      text,
+      v.check((s) => s === "file" || (/^rediss?:\/\//i.test(s) && URL.canParse(s)), "must be file or a redis:// (or rediss://) URL"),
+    ),
+  },
+  storageNamespace: {
+    env: "MCP_STORAGE_NAMESPACE",
+    flag: "--storage-namespace",
+    default: "mcp-server",
+    description: "Key prefix in shared storage, one per deployment.",
+    schema: v.pipe(text, v.regex(/^[A-Za-z0-9._-]+$/, "must be letters, digits, dots, dashes or underscores")),
+  },
+  storageEncryptionKey: {
+    env: "MCP_STORAGE_ENCRYPTION_KEY",
+    flag: "--storage-encryption-key",
+    defaultNote: "none",
+    description: "Base64 32-byte key: private keys in shared storage are encrypted with AES-256-GCM. Generate with: openssl rand -base64 32",
+    secret: true,
+    schema: v.pipe(
+      text,
+      v.check((s) => /^[A-Za-z0-9+/]+=*$/.test(s) && Buffer.from(s, "base64").length === 32, "must be 32 bytes in base64 (openssl rand -base64 32)"),
+    ),
+  },
+  stateless: {
+    env: "MCP_STATELESS",
+    flag: "--stateless",
+    default: "false",
+    description: "Serve Streamable HTTP without sessions, so any replica answers any request; the legacy SSE transport is then refused.",
+    schema: v.pipe(
+      v.string(),
+      v.trim(),
+      v.toLowerCase(),
+      v.picklist(["true", "false", "1", "0", "yes", "no"], "must be true or false"),
+      v.transform((s) => s === "true" || s === "1" || s === "yes"),
+    ),
+  },
   keyType: {
     env: "MCP_KEY_TYPE",
     flag: "--key-type",
