@@ -7,7 +7,7 @@ import { createLogger, type Logger } from "./log/index.ts";
 import { mcpServerFactory } from "./mcp/server.ts";
 import { SessionRegistry } from "./mcp/sessions.ts";
 import { createApp, healthReport, isEventStream, MESSAGE_PATH, type AppOptions } from "./http/app.ts";
-import { FileStorage } from "./storage/file-storage.ts";
+import { canNotify, createStorage } from "./storage/create-storage.ts";
 import { startHttpsServer, type HttpsServer, type HttpsServerOptions } from "./tls/https-server.ts";
 import { directoryUrl } from "./tls/directory.ts";
 import { createMetrics } from "./metrics/index.ts";
@@ -88,9 +88,13 @@ export async function startServer(config: Config, logger: Logger, tuning: Tuning
 }
 
 async function startWithTls(config: Config, domains: string[], logger: Logger, tuning: Tuning): Promise<RunningServer> {
-  const certsDir = resolve(config.certsDir);
-  const storage = new FileStorage(certsDir);
-  logger.info("certificate storage", { dir: certsDir });
+  const storage = await createStorage({
+    storage: config.storage,
+    certsDir: config.certsDir,
+    namespace: config.storageNamespace,
+    encryptionKey: config.storageEncryptionKey,
+  });
+  logger.info("certificate storage", { storage: storage.description });
   const primary = domains[0]!;
   const url = new URL(`https://${primary}${config.port === 443 ? "" : `:${config.port}`}`);
   const parts = await startParts(config, url, logger, domains);
@@ -118,6 +122,13 @@ async function startWithTls(config: Config, domains: string[], logger: Logger, t
     tuning,
   });
   app = createApp({ ...parts.appOptions, certificate: () => https.certificates.status() });
+  // With shared storage, another replica's renewal arrives at once (the
+  // certificate manager also polls storage, for when a message is missed).
+  const unsubscribe = canNotify(storage)
+    ? storage.subscribe((name) => {
+        if (name === primary) void https.certificates.reload().catch((error) => logger.warn("could not reload the certificate", { error }));
+      })
+    : undefined;
 
   return {
     url,
@@ -127,10 +138,12 @@ async function startWithTls(config: Config, domains: string[], logger: Logger, t
     library: parts.library,
     https,
     async stop(deadlineMs = SHUTDOWN_DEADLINE_MS) {
+      unsubscribe?.();
       https.stopAccepting();
       await parts.drain(deadlineMs);
       await parts.stop();
       await https.stop();
+      await (storage as { close?: () => Promise<void> | void }).close?.();
     },
     async reload() {
       await parts.reload();

@@ -205,7 +205,7 @@ export const settings = {
     flag: "--storage-namespace",
     default: "mcp-server",
     description: "Key prefix in shared storage, one per deployment.",
-    schema: v.pipe(text, v.regex(/^[A-Za-z0-9._-]+$/, "must be letters, digits, dots, dashes or underscores")),
+    schema: v.pipe(text, v.regex(/^[A-Za-z0-9._@-]{1,100}$/, "must be up to 100 letters, digits, dots, dashes, underscores or @")),
   },
   storageEncryptionKey: {
     env: "MCP_STORAGE_ENCRYPTION_KEY",
