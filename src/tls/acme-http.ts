@@ -114,7 +114,8 @@ export async function withProblems<T>(work: () => Promise<T>): Promise<T> {
     return await problems.run(seen, work);
   } catch (error) {
     if (error instanceof AcmeError) throw error;
-    const problem = [...seen].reverse().find((p) => !p.type.endsWith(":badNonce")) ?? seen.at(-1);
+    // acme-client retries badNonce by itself: such a problem is never the cause.
+    const problem = [...seen].reverse().find((p) => !p.type.endsWith(":badNonce"));
     const message = (error as Error)?.message ?? String(error);
     const timedOut = (error as { code?: string })?.code === "ECONNABORTED" || /timeout/i.test(message);
     throw new AcmeError(timedOut ? `no answer from the CA within the timeout (${message})` : message, problem);

@@ -183,11 +183,12 @@ export class CertificateManager {
     const lockName = `certificate-${this.#bundleName}`;
     const ttl = this.options.lockTtlMs ?? 120_000;
     let lock: Lock | undefined;
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
       lock = await this.options.order.storage.tryLock(lockName, ttl);
       if (lock) break;
       if (this.#stopped) throw new Error("stopped");
       // Someone else is ordering: wait for them rather than order twice.
+      if (attempt === 0) this.#log.info("waiting for the issuance lock; another process is ordering", { lock: lockName });
       await Bun.sleep(1_000);
     }
     this.#lock = lock;

@@ -31,6 +31,9 @@ export interface HttpsServerOptions {
     acmeTimeoutMs?: number;
     /** Crash tests: the process kills itself (SIGKILL) when an order reaches this step. */
     crashAt?: OrderStep;
+    /** Replica tests: the process stops itself (SIGSTOP) at this step, holding the lock, until SIGCONT. */
+    pauseAt?: OrderStep;
+    lockTtlMs?: number;
   };
 }
 
@@ -99,19 +102,28 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Htt
       storage: options.storage,
       acmePort: acmePort!,
       timeoutMs: options.tuning?.acmeTimeoutMs,
-      onStep: options.tuning?.crashAt
-        ? (step) => {
-            if (step !== options.tuning?.crashAt) return;
-            log.warn("test crash point reached; killing the process", { step });
-            process.kill(process.pid, "SIGKILL");
-          }
-        : undefined,
+      onStep:
+        options.tuning?.crashAt || options.tuning?.pauseAt
+          ? async (step) => {
+              if (step === options.tuning?.crashAt) {
+                log.warn("test crash point reached; killing the process", { step });
+                process.kill(process.pid, "SIGKILL");
+              }
+              if (step === options.tuning?.pauseAt) {
+                log.warn("test pause point reached; stopping the process", { step });
+                // Let the log line out before the process stops.
+                await Bun.sleep(50);
+                process.kill(process.pid, "SIGSTOP");
+              }
+            }
+          : undefined,
     },
     renewRatio: options.renewRatio,
     logger: log,
     retryMinMs: options.tuning?.retryMinMs,
     retryMaxMs: options.tuning?.retryMaxMs,
     storagePollMs: options.tuning?.storagePollMs,
+    lockTtlMs: options.tuning?.lockTtlMs,
     onCertificate: (bundle) => listener.serve(bundle.certPem, bundle.keyPem),
     onOrder: (phase) => {
       if (options.acmeListen === "always") return;
