@@ -358,7 +358,7 @@ export const settings = {
     defaultNote: "none: open",
     description: "Bearer token required for MCP and the documentation (not /healthz). ChatGPT connectors cannot send one: it locks ChatGPT out.",
     secret: true,
-    schema: v.pipe(text, v.minLength(16, "must be at least 16 characters"), v.regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces")),
+    schema: v.pipe(text, v.minLength(16, "must be at least 16 characters"), v.regex(/^[A-Za-z0-9._~+/-]+=*$/, "must be letters, digits and - . _ ~ + / (RFC 6750), optionally ending in =")),
   },
   metrics: {
     env: "MCP_METRICS",

@@ -1,6 +1,7 @@
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerAuth } from "hono/bearer-auth";
+import { HTTPException } from "hono/http-exception";
 import type { Server as BunServer } from "bun";
 import type { Library } from "../docs/library.ts";
 import { llmsFullTxt, llmsTxt } from "../docs/llms-txt.ts";
@@ -13,6 +14,7 @@ import { hostGuard, type HostGuardOptions } from "./host-guard/index.ts";
 import { STATUS_PAGE_HEADERS, statusPage, wantsHtml } from "./status-page/index.ts";
 import type { InFlight } from "./in-flight/index.ts";
 import { clientLimits } from "./client-limits/index.ts";
+import type { StatelessEndpoint } from "../mcp/stateless.ts";
 
 export interface AppOptions {
   library: Library;
@@ -30,13 +32,15 @@ export interface AppOptions {
   authToken?: string;
   /** Who may read `/metrics`. */
   metricsAccess?: "public" | "private" | "off";
+  /** With `MCP_STATELESS`: answers `/mcp` without sessions; the legacy SSE transport is refused. */
+  stateless?: StatelessEndpoint;
   /** Per-client caps on the MCP endpoints. */
   limits?: { maxConcurrent: number; maxStreams: number };
 }
 
 /** Event streams: long-lived by design, exempt from idle timeouts and in-flight waits. */
 export function isEventStream(request: Request): boolean {
-  if (request.method !== "GET") return false;
+  if (request.method !== "GET" || !URL.canParse(request.url)) return false;
   const path = new URL(request.url).pathname;
   return path === MCP_PATH || path === SSE_PATH;
 }
@@ -76,10 +80,26 @@ export function createApp(options: AppOptions): Hono<Env> {
   const app = new Hono<Env>();
 
   app.onError((error, c) => {
+    // Middleware answers by throwing: bearer-auth throws its 401 (with
+    // WWW-Authenticate) or 400 as an HTTPException. A custom onError receives
+    // those too, and must pass them on rather than turn them into a 500.
+    if (error instanceof HTTPException) return error.getResponse();
     logger.error("request failed", { method: c.req.method, path: c.req.path, error });
     return c.json({ error: "internal error" }, 500);
   });
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+
+  // Bun builds request.url from the Host header, so a Host with a bad port or
+  // characters (`localhost:99999`, `a b`) makes it unparsable, and every
+  // `new URL(request.url)` after this point would throw (a 500 and an error
+  // log line per request). RFC 9112 (3.2): an invalid Host is 400. First, so
+  // that /healthz and /metrics are covered too.
+  app.use("*", async function validRequestUrl(c, next) {
+    if (!URL.canParse(c.req.url)) {
+      return c.json({ jsonrpc: "2.0", error: { code: -32000, message: "Bad Request: the Host header is not a valid host[:port]" }, id: null }, 400);
+    }
+    await next();
+  });
 
   if (options.inFlight) app.use("*", options.inFlight.middleware);
 
@@ -131,23 +151,59 @@ export function createApp(options: AppOptions): Hono<Env> {
     for (const path of [MCP_PATH, SSE_PATH, MESSAGE_PATH]) app.use(path, limit);
   }
 
-  const tooLarge = bodyLimit({
+  const limitBody = bodyLimit({
     maxSize: options.maxBodyBytes,
     onError: (c) =>
       c.json({ jsonrpc: "2.0", error: { code: -32600, message: `Request body is over the ${options.maxBodyBytes}-byte limit` }, id: null }, 413),
   });
+  // bodyLimit reads a body without Content-Length (chunked) itself, before
+  // the handler; a client that hangs up mid-upload makes that read throw
+  // ("The connection was closed."). That is the client's doing, not a server
+  // fault: answer 400 (nobody is left to read it) and log at debug, rather
+  // than a 500 and an error line per aborted upload.
+  const tooLarge: MiddlewareHandler<Env> = async (c, next) => {
+    let bodyRead = false;
+    try {
+      return await limitBody(c, () => {
+        bodyRead = true;
+        return next();
+      });
+    } catch (error) {
+      if (bodyRead) throw error;
+      logger.debug("request body could not be read", { method: c.req.method, path: c.req.path, error: error as Error });
+      return c.json({ jsonrpc: "2.0", error: { code: -32700, message: "Parse error: request body could not be read" }, id: null }, 400);
+    }
+  };
 
-  app.on(["GET", "POST", "DELETE"], MCP_PATH, tooLarge, (c) => {
-    // An event stream is quiet between keep-alives; it must outlive the
-    // idle timeout that protects the server from idle plain requests.
-    if (c.req.method === "GET") c.env?.timeout(c.req.raw, 0);
-    return sessions.handleStreamable(c.req.raw, clientAddress(c));
-  });
-  app.get(SSE_PATH, (c) => {
-    c.env?.timeout(c.req.raw, 0);
-    return sessions.openSse(c.req.raw, clientAddress(c));
-  });
-  app.post(MESSAGE_PATH, tooLarge, (c) => sessions.postSse(c.req.raw));
+  if (options.stateless) {
+    // Stateless (replicas behind a load balancer): plain JSON answers from
+    // one long-lived SDK server, no sessions, no event streams.
+    const endpoint = options.stateless;
+    app.on(["GET", "POST", "DELETE"], MCP_PATH, tooLarge, (c) => endpoint.handle(c.req.raw));
+    const sessionsNeeded = (c: Context) =>
+      c.json(
+        {
+          jsonrpc: "2.0",
+          error: { code: -32000, message: "The legacy SSE transport needs a session, and this server runs stateless (MCP_STATELESS=true): use Streamable HTTP at /mcp" },
+          id: null,
+        },
+        400,
+      );
+    app.get(SSE_PATH, sessionsNeeded);
+    app.post(MESSAGE_PATH, sessionsNeeded);
+  } else {
+    app.on(["GET", "POST", "DELETE"], MCP_PATH, tooLarge, (c) => {
+      // An event stream is quiet between keep-alives; it must outlive the
+      // idle timeout that protects the server from idle plain requests.
+      if (c.req.method === "GET") c.env?.timeout(c.req.raw, 0);
+      return sessions.handleStreamable(c.req.raw, clientAddress(c));
+    });
+    app.get(SSE_PATH, (c) => {
+      c.env?.timeout(c.req.raw, 0);
+      return sessions.openSse(c.req.raw, clientAddress(c));
+    });
+    app.post(MESSAGE_PATH, tooLarge, (c) => sessions.postSse(c.req.raw));
+  }
 
   app.get("/", (c) => {
     const origin = new URL(c.req.url).origin;

@@ -48,6 +48,12 @@ export interface WebStandardSSEServerTransportOptions {
 export interface HandlePostMessageOptions {
   /** Authentication result of the caller, passed on to `onmessage` as `extra.authInfo`. */
   authInfo?: AuthInfo;
+  /**
+   * The body, already read and parsed by the caller (as the SDK's Streamable
+   * HTTP transport's `parsedBody` option): the request body is then not read
+   * again. Still checked for the JSON-RPC shape.
+   */
+  parsedBody?: unknown;
 }
 
 /** Default for {@link WebStandardSSEServerTransportOptions.keepAliveMs}. */
@@ -216,43 +222,46 @@ export class WebStandardSSEServerTransport implements Transport {
    * (closed, including while the body was being read; nothing is delivered
    * then). Never rejects and never answers 5xx: bad input is reported as 4xx
    * plus `onerror`; an exception thrown by `onmessage` goes to `onerror` and
-   * the message still counts as accepted.
+   * the message still counts as accepted. Error answers carry a JSON-RPC error
+   * object without an id (-32700 for unparsable bodies, -32600 for invalid
+   * messages, -32001 for a closed session, -32000 otherwise).
    */
   async handlePostMessage(request: Request, options: HandlePostMessageOptions = {}): Promise<Response> {
     if (this.#state === 'new') {
-      return text(404, 'SSE stream not connected: open the event stream before posting messages');
+      return rpcError(404, -32000, 'SSE stream not connected: open the event stream before posting messages');
     }
     if (this.#state === 'closed') {
-      return text(410, 'SSE session closed: open a new event stream to start a new session');
+      return rpcError(410, -32001, 'SSE session closed: open a new event stream to start a new session');
     }
     if (!isJsonMediaType(request.headers.get('content-type'))) {
-      return this.#reject(415, 'Unsupported Media Type: Content-Type must be application/json');
+      return this.#reject(415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
     }
 
-    const body = await readBody(request, this.#maxBodyBytes);
-    if (body.kind === 'too-large') {
-      return this.#reject(413, `Payload Too Large: request body must not exceed ${this.#maxBodyBytes} bytes`);
-    }
-    if (body.kind === 'unreadable') {
-      return this.#reject(400, `Bad Request: ${body.reason}`);
-    }
-
-    let json: unknown;
-    try {
-      json = JSON.parse(body.text);
-    } catch {
-      return this.#reject(400, 'Parse error: request body is not valid JSON');
+    let json: unknown = options.parsedBody;
+    if (json === undefined) {
+      const body = await readBody(request, this.#maxBodyBytes);
+      if (body.kind === 'too-large') {
+        return this.#reject(413, -32000, `Payload Too Large: request body must not exceed ${this.#maxBodyBytes} bytes`);
+      }
+      if (body.kind === 'unreadable') {
+        return this.#reject(400, -32700, `Parse error: ${body.reason}`);
+      }
+      try {
+        json = JSON.parse(body.text);
+      } catch {
+        return this.#reject(400, -32700, 'Parse error: request body is not valid JSON');
+      }
     }
 
     const candidates = Array.isArray(json) ? json : [json];
     if (candidates.length === 0) {
-      return this.#reject(400, 'Invalid Request: empty JSON-RPC batch');
+      return this.#reject(400, -32600, 'Invalid Request: empty JSON-RPC batch');
     }
     const messages: JSONRPCMessage[] = [];
     for (const candidate of candidates) {
       const parsed = JSONRPCMessageSchema.safeParse(candidate);
       if (!parsed.success) {
-        return this.#reject(400, 'Invalid Request: body is not a JSON-RPC 2.0 message');
+        return this.#reject(400, -32600, 'Invalid Request: body is not a JSON-RPC 2.0 message');
       }
       messages.push(parsed.data);
     }
@@ -260,7 +269,7 @@ export class WebStandardSSEServerTransport implements Transport {
     // The stream may have closed while the body was being read; any reply
     // could no longer reach the client, so do not deliver.
     if (this.#state !== 'open') {
-      return text(410, 'SSE session closed: open a new event stream to start a new session');
+      return rpcError(410, -32001, 'SSE session closed: open a new event stream to start a new session');
     }
     const extra: MessageExtraInfo = { requestInfo: requestInfoOf(request) };
     if (options.authInfo) extra.authInfo = options.authInfo;
@@ -344,9 +353,9 @@ export class WebStandardSSEServerTransport implements Transport {
     this.onclose?.();
   }
 
-  #reject(status: number, message: string): Response {
+  #reject(status: number, code: number, message: string): Response {
     this.onerror?.(new Error(message));
-    return text(status, message);
+    return rpcError(status, code, message);
   }
 }
 
@@ -360,7 +369,7 @@ type BodyResult =
  * over the limit is refused unread; otherwise bytes are counted as they
  * arrive, because chunked bodies have no length and the header can lie.
  */
-async function readBody(request: Request, maxBytes: number): Promise<BodyResult> {
+export async function readBody(request: Request, maxBytes: number): Promise<BodyResult> {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (declared > maxBytes) return { kind: 'too-large' };
   if (request.body === null) return { kind: 'ok', text: '' };
@@ -407,7 +416,7 @@ async function readBody(request: Request, maxBytes: number): Promise<BodyResult>
  * case-insensitively) is `application/json`. Parameters such as `charset` are
  * ignored; a comma (joined duplicate headers) makes it ambiguous, so no match.
  */
-function isJsonMediaType(header: string | null): boolean {
+export function isJsonMediaType(header: string | null): boolean {
   if (header === null) return false;
   const essence = (header.split(';', 1)[0] ?? '').trim().toLowerCase();
   return essence === 'application/json';
@@ -421,6 +430,15 @@ function requestInfoOf(request: Request): RequestInfo {
     // Only hand-built Requests can have a relative URL; omit it rather than fail.
   }
   return info;
+}
+
+/**
+ * An error answer: a JSON-RPC error object without an id, as the Streamable
+ * HTTP transport answers (MCP 2025-11-25: the body MAY be a JSON-RPC error
+ * response that has no id), so clients of both transports can show the reason.
+ */
+function rpcError(status: number, code: number, message: string): Response {
+  return Response.json({ jsonrpc: '2.0', error: { code, message }, id: null }, { status });
 }
 
 function text(status: number, body: string): Response {

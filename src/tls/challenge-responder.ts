@@ -32,6 +32,8 @@ export function challengeResponder(options: ChallengeResponderOptions): (request
   const primary = options.domains[0]!;
 
   return async function respondToChallenge(request) {
+    // Bun builds the URL from the Host header: a malformed one is the client's error.
+    if (!URL.canParse(request.url)) return new Response("invalid Host header\n", { status: 400 });
     const url = new URL(request.url);
     if (url.pathname.startsWith(CHALLENGE_PREFIX)) {
       // The raw path, not a decoded one: an encoded `/` or `..` is simply not a token.

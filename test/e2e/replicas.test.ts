@@ -41,6 +41,7 @@ async function replica(namespace: string, extra: Record<string, string> = {}, tu
     MCP_DOMAINS: DOMAIN,
     MCP_STORAGE: redis.url,
     MCP_STORAGE_NAMESPACE: namespace,
+    MCP_STATELESS: "true",
     MCP_ACME_DIRECTORY: pebble.directoryUrl,
     MCP_ACME_PORT: String(acmePort),
     MCP_PORT: "0",
