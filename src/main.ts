@@ -6,6 +6,7 @@ import { Library } from "./docs/library.ts";
 import { createLogger, type Logger } from "./log/index.ts";
 import { mcpServerFactory } from "./mcp/server.ts";
 import { SessionRegistry } from "./mcp/sessions.ts";
+import { StatelessEndpoint } from "./mcp/stateless.ts";
 import { createApp, healthReport, isEventStream, MESSAGE_PATH, type AppOptions } from "./http/app.ts";
 import { canNotify, createStorage } from "./storage/create-storage.ts";
 import { startHttpsServer, type HttpsServer, type HttpsServerOptions } from "./tls/https-server.ts";
@@ -171,8 +172,9 @@ async function startParts(config: Config, publicUrl: URL, logger: Logger, domain
   await library.refresh();
   library.startRefreshing();
 
+  const newServer = mcpServerFactory({ library, name: "mcp-server", version: VERSION });
   const sessions = new SessionRegistry({
-    newServer: mcpServerFactory({ library, name: "mcp-server", version: VERSION }),
+    newServer,
     maxSessions: config.maxSessions,
     maxSessionsPerClient: config.maxSessionsPerClient,
     idleMs: config.sessionIdle,
@@ -191,6 +193,7 @@ async function startParts(config: Config, publicUrl: URL, logger: Logger, domain
     metrics,
     inFlight,
     authToken: config.authToken,
+    stateless: config.stateless ? new StatelessEndpoint(newServer()) : undefined,
     metricsAccess: config.metrics as "public" | "private" | "off",
     limits: { maxConcurrent: config.maxRequestsPerClient, maxStreams: config.maxStreamsPerClient },
     hosts: {
