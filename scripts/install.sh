@@ -109,6 +109,17 @@ chmod 0644 "$unitdir/.mcp-server.service.new"
 mv -f -- "$unitdir/.mcp-server.service.new" "$unitdir/mcp-server.service"
 echo "installed $unitdir/mcp-server.service (ExecStart=$exec_start)"
 
+# --- the kernel setting that makes certificate swaps lossless -----------------
+sysctldir=$dest/etc/sysctl.d
+mkdir -p -- "$sysctldir"
+cp -- "$here/99-mcp-server.conf" "$sysctldir/.99-mcp-server.conf.new"
+chmod 0644 "$sysctldir/.99-mcp-server.conf.new"
+mv -f -- "$sysctldir/.99-mcp-server.conf.new" "$sysctldir/99-mcp-server.conf"
+echo "installed $sysctldir/99-mcp-server.conf (net.ipv4.tcp_migrate_req=1)"
+if [ "$live" = yes ] && command -v sysctl >/dev/null 2>&1; then
+  sysctl -q -w net.ipv4.tcp_migrate_req=1 2>/dev/null || echo "note: could not set net.ipv4.tcp_migrate_req now; it applies at the next boot"
+fi
+
 # --- the settings: an operator's file is never touched ------------------------
 confdir=$dest/etc/mcp-server
 env_file=$confdir/env

@@ -1,4 +1,5 @@
 import type { Server } from "bun";
+import { readFileSync } from "node:fs";
 import type { Logger } from "../log/index.ts";
 import type { Storage } from "../storage/storage.ts";
 import { CertificateManager, type CertificateStatus } from "./certificate-manager.ts";
@@ -93,6 +94,7 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Htt
     drainMs: options.tuning?.drainMs,
   });
 
+  warnIfSwapsCanDrop(log);
   startResponder();
   const acmePort = responder!.port;
   certificates = new CertificateManager({
@@ -156,4 +158,22 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Htt
       await listener.stop();
     },
   };
+}
+
+/**
+ * A certificate swap retires a SO_REUSEPORT listener. Unless the kernel
+ * migrates its queued connections (`net.ipv4.tcp_migrate_req=1`, Linux 5.14+),
+ * the few that were accepted by the kernel but not yet by the server are
+ * reset. Say so once at start, with the fix.
+ */
+function warnIfSwapsCanDrop(log: Logger): void {
+  let value: string;
+  try {
+    value = readFileSync("/proc/sys/net/ipv4/tcp_migrate_req", "utf8").trim();
+  } catch {
+    return; // Not Linux, or a kernel without the setting: nothing to advise.
+  }
+  if (value === "0") {
+    log.warn("net.ipv4.tcp_migrate_req is 0: a certificate swap under load may reset a few connections waiting to be accepted; set it to 1 (scripts/99-mcp-server.conf)");
+  }
 }

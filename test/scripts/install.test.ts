@@ -58,8 +58,12 @@ test("installs binary, unit and env under --root with the right modes, and no us
   // Default prefix: the unit is installed as written.
   expect(readFileSync(unit, "utf8")).toBe(unitSource);
   expect(readFileSync(env, "utf8")).toBe(envSource);
+  // The kernel setting that lets certificate swaps move queued connections to the new listener.
+  const sysctl = join(root, "etc/sysctl.d/99-mcp-server.conf");
+  expect(mode(sysctl)).toBe(0o644);
+  expect(readFileSync(sysctl, "utf8")).toMatch(/^net\.ipv4\.tcp_migrate_req = 1$/m);
   // No temp files left beside them.
-  for (const dir of ["usr/local/bin", "etc/systemd/system", "etc/mcp-server"]) {
+  for (const dir of ["usr/local/bin", "etc/systemd/system", "etc/mcp-server", "etc/sysctl.d"]) {
     expect(readdirSync(join(root, dir)).filter((name) => name.startsWith("."))).toEqual([]);
   }
 
