@@ -23,6 +23,8 @@ export interface RunningServer {
   /** Port of the MCP server (known once listening; with TLS, once a certificate is held). */
   readonly port: number;
   library: Library;
+  /** Settles once the first load of the documentation has been tried (it runs after listening starts). */
+  loaded: Promise<void>;
   /** With `MCP_DOMAINS`: the certificate machinery. */
   https?: HttpsServer;
   /**
@@ -77,6 +79,7 @@ export async function startServer(config: Config, logger: Logger, tuning: Tuning
     url,
     port: server.port!,
     library: parts.library,
+    loaded: parts.loaded,
     async stop(deadlineMs = SHUTDOWN_DEADLINE_MS) {
       // Not awaited: a graceful stop would wait for event streams forever.
       void server.stop(false);
@@ -137,6 +140,7 @@ async function startWithTls(config: Config, domains: string[], logger: Logger, t
       return https.port ?? config.port;
     },
     library: parts.library,
+    loaded: parts.loaded,
     https,
     async stop(deadlineMs = SHUTDOWN_DEADLINE_MS) {
       unsubscribe?.();
@@ -169,8 +173,9 @@ async function startParts(config: Config, publicUrl: URL, logger: Logger, domain
     refreshMs: config.docsRefresh,
     onSearch: (seconds) => metrics.searchSeconds.observe(seconds),
   });
-  await library.refresh();
-  library.startRefreshing();
+  // Not awaited: MCP answers while the first index is built, and requests
+  // that need documentation wait for it (Library.whenReady).
+  const loaded = library.refresh().then(() => library.startRefreshing());
 
   const newServer = mcpServerFactory({ library, name: "mcp-server", version: VERSION });
   const sessions = new SessionRegistry({
@@ -209,6 +214,7 @@ async function startParts(config: Config, publicUrl: URL, logger: Logger, domain
   return {
     library,
     appOptions,
+    loaded,
     /** Waits for requests in flight, asking their clients to close their connections. */
     async drain(deadlineMs: number) {
       inFlight.draining = true;

@@ -47,6 +47,7 @@ export class Library {
   #lastError: string | undefined;
   #failures = 0;
   #refreshing: Promise<boolean> | undefined;
+  #readyWaiters: (() => void)[] = [];
   readonly #log: Logger;
 
   constructor(private readonly options: LibraryOptions) {
@@ -57,6 +58,26 @@ export class Library {
   /** The pages and index in service, or `undefined` before the first successful load. */
   get snapshot(): Snapshot | undefined {
     return this.#snapshot;
+  }
+
+  /**
+   * Resolves `true` once documentation is in service, or `false` after
+   * `timeoutMs`. The server answers MCP before its first index is built (a
+   * faster cold start); requests that need the documentation wait here.
+   */
+  whenReady(timeoutMs: number): Promise<boolean> {
+    if (this.#snapshot) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#readyWaiters = this.#readyWaiters.filter((waiter) => waiter !== done);
+        resolve(false);
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.#readyWaiters.push(done);
+    });
   }
 
   page(id: string): Page | undefined {
@@ -103,6 +124,7 @@ export class Library {
       };
       // Searches run synchronously, so none can still be using the old index.
       previous?.index.close();
+      for (const resolve of this.#readyWaiters.splice(0)) resolve();
       this.#lastError = result.warning;
       if (result.warning) this.#log.warn("documentation served from cache", { source: this.options.source.description, reason: result.warning });
       this.#log.info("documentation indexed", {

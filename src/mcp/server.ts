@@ -5,11 +5,23 @@ import {
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   ReadResourceRequestSchema,
+  type CallToolResult,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Library } from "../docs/library.ts";
 import { callTool, toolList } from "./tools.ts";
 import { listResources, readResource, resourceTemplates } from "./resources.ts";
+
+/**
+ * How long a tool call or resource read waits for the first index. The
+ * server answers `initialize` and `tools/list` before the documentation is
+ * loaded, so a client connecting at start-up does not wait for indexing.
+ */
+const READY_WAIT_MS = 10_000;
+
+function notLoaded(): CallToolResult {
+  return { content: [{ type: "text", text: "The documentation is still loading (or its source is unreachable); try again in a moment." }], isError: true };
+}
 
 export interface McpServerOptions {
   library: Library;
@@ -41,10 +53,19 @@ export function mcpServerFactory(options: McpServerOptions): () => Server {
       { capabilities: { tools: {}, resources: {} }, instructions },
     );
     server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
-    server.setRequestHandler(CallToolRequestSchema, (request) => callTool(library, request.params.name, request.params.arguments));
-    server.setRequestHandler(ListResourcesRequestSchema, (request) => listResources(library, request.params?.cursor));
+    server.setRequestHandler(CallToolRequestSchema, async (request) => {
+      if (!(await library.whenReady(READY_WAIT_MS))) return notLoaded();
+      return callTool(library, request.params.name, request.params.arguments);
+    });
+    server.setRequestHandler(ListResourcesRequestSchema, async (request) => {
+      await library.whenReady(READY_WAIT_MS);
+      return listResources(library, request.params?.cursor);
+    });
     server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates }));
-    server.setRequestHandler(ReadResourceRequestSchema, (request) => readResource(library, request.params.uri));
+    server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
+      await library.whenReady(READY_WAIT_MS);
+      return readResource(library, request.params.uri);
+    });
     return server;
   };
 }

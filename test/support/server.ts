@@ -34,6 +34,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   const logs: string[] = [];
   const logger: Logger = createLogger("debug", (line) => logs.push(line));
   const running = await startServer(testConfig({ MCP_DATA_DIR: data.path, ...env }), logger);
+  await running.loaded;
   return {
     ...running,
     logs,
