@@ -175,6 +175,30 @@ describe("remote Hugo index", () => {
     await expect(new RemoteSource({ url, cacheDir: temp(), maxBytes: 10_000 }).load()).rejects.toThrow("limit");
   });
 
+  test("100 MB from the source is refused at the default limit while streaming, and the last good index stays", async () => {
+    const huge = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: () => {
+        let sent = 0;
+        const chunk = new Uint8Array(1024 * 1024).fill(0x20);
+        // No Content-Length: the limit must hold while the body streams.
+        return new Response(new ReadableStream({ pull(controller) { if (sent++ >= 100) controller.close(); else controller.enqueue(chunk); } }), { headers: { "Content-Type": "application/json" } });
+      },
+    });
+    const cacheDir = temp();
+    const library = new Library({ source: new RemoteSource({ url, cacheDir }), logger: createLogger("error", () => {}), refreshMs: 0 });
+    expect(await library.refresh()).toBe(true);
+    const before = process.memoryUsage().rss;
+    const oversized = new RemoteSource({ url: `http://127.0.0.1:${huge.port}/index.json`, cacheDir });
+    await expect(oversized.load()).rejects.toThrow("over the 33554432-byte limit");
+    // Far less than 100 MB was held at once.
+    expect(process.memoryUsage().rss - before).toBeLessThan(80 * 1024 * 1024);
+    expect(library.search("renewal")[0]?.id).toBe("renewal");
+    library.close();
+    huge.stop(true);
+  });
+
   test("credentials in the URL never reach the description", () => {
     expect(new RemoteSource({ url: "https://user:secret@docs.example.test/index.json", cacheDir: temp() }).description).not.toContain("secret");
   });
