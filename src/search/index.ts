@@ -8,7 +8,7 @@ import type { Page } from "../docs/page.ts";
 import { splitSections } from "../docs/sections.ts";
 import { identifierWords } from "./identifiers.ts";
 import { excerpt, markdownToText } from "./plaintext.ts";
-import { matchExpression, parseQuery, termExpression } from "./query.ts";
+import { parseQuery, termExpression, type QueryTerm } from "./query.ts";
 import { DEFAULT_WEIGHTS, rankPages, type RankWeights, type TermMatch } from "./rank.ts";
 
 /** One search result: a page, pointing at its best-matching section. */
@@ -45,13 +45,21 @@ export const SNIPPET_MAX_CHARS = 300;
  * body. Page titles live in their own table, weighed by {@link RankWeights}.
  */
 const COLUMN_WEIGHTS = { heading: 4, body: 1, identifiers: 0.5 } as const;
-/** Tokens around the match in a snippet (FTS5 allows at most 64). */
+/** Tokens in a snippet, as in FTS5's snippet() this replaces. */
 const SNIPPET_TOKENS = 28;
+/** A token of the unicode61 tokenizer, roughly. */
+const TOKEN = /[\p{L}\p{N}\p{M}]+/gu;
+/** Characters of context kept before the first matching word of a snippet. */
+const SNIPPET_LEAD_CHARS = 40;
+/** Per-term match lists cached by each index (it is immutable, so they never go stale). */
+const TERM_CACHE_SIZE = 256;
 const TOKENIZE = `tokenize = 'porter unicode61 remove_diacritics 2'`;
 
 export interface BuildOptions {
   /** Ranking weights, for tuning; defaults to {@link DEFAULT_WEIGHTS}. */
   weights?: Partial<RankWeights>;
+  /** Per-term match lists kept per table (LRU), default {@link TERM_CACHE_SIZE}; 0 disables the cache. */
+  termCacheSize?: number;
 }
 
 interface PageRow {
@@ -86,12 +94,17 @@ export class SearchIndex {
   readonly #pages: readonly PageRow[];
   /** Indexed by rowid - 1. */
   readonly #sections: readonly SectionRow[];
-  readonly #sectionQuery: Statement<unknown, [string]>;
-  readonly #titleQuery: Statement<unknown, [string]>;
-  readonly #snippetQuery: Statement<{ snippet: string }, [string, number]>;
+  readonly #sectionMatches: TermMatcher;
+  readonly #titleMatches: TermMatcher;
   readonly #bodyQuery: Statement<{ body: string }, [number]>;
 
-  private constructor(db: Database, pages: PageRow[], sections: SectionRow[], weights: Readonly<RankWeights>) {
+  private constructor(
+    db: Database,
+    pages: PageRow[],
+    sections: SectionRow[],
+    weights: Readonly<RankWeights>,
+    cacheSize: number,
+  ) {
     this.#db = db;
     this.#weights = weights;
     this.#pages = pages;
@@ -99,13 +112,20 @@ export class SearchIndex {
     this.pageCount = pages.length;
     this.sectionCount = sections.length;
     const { heading, body, identifiers } = COLUMN_WEIGHTS;
-    this.#sectionQuery = db.query(
-      `SELECT rowid, bm25(sections, ${heading}, ${body}, ${identifiers}) FROM sections WHERE sections MATCH ?1`,
+    this.#sectionMatches = new TermMatcher(
+      db.query(`SELECT rowid, bm25(sections, ${heading}, ${body}, ${identifiers}) FROM sections WHERE sections MATCH ?1`),
+      db.query(`SELECT rowid FROM sections WHERE sections MATCH ?1`),
+      sections.length,
+      0,
+      cacheSize,
     );
-    this.#titleQuery = db.query(`SELECT rowid, bm25(titles) FROM titles WHERE titles MATCH ?1`);
-    this.#snippetQuery = db.query(
-      `SELECT snippet(sections, 1, '', '', '…', ${SNIPPET_TOKENS}) AS snippet
-         FROM sections WHERE sections MATCH ?1 AND rowid = ?2`,
+    // Title rowids are page indexes + 1 (rowid 0 is not a good idea in SQLite).
+    this.#titleMatches = new TermMatcher(
+      db.query(`SELECT rowid, bm25(titles) FROM titles WHERE titles MATCH ?1`),
+      db.query(`SELECT rowid FROM titles WHERE titles MATCH ?1`),
+      pages.length,
+      -1,
+      cacheSize,
     );
     this.#bodyQuery = db.query(`SELECT body FROM sections WHERE rowid = ?1`);
   }
@@ -141,7 +161,8 @@ export class SearchIndex {
     })();
     insertSection.finalize();
     insertTitle.finalize();
-    return new SearchIndex(db, pageRows, sectionRows, { ...DEFAULT_WEIGHTS, ...options.weights });
+    const cacheSize = Math.max(0, Math.floor(options.termCacheSize ?? TERM_CACHE_SIZE));
+    return new SearchIndex(db, pageRows, sectionRows, { ...DEFAULT_WEIGHTS, ...options.weights }, cacheSize);
   }
 
   /**
@@ -153,18 +174,19 @@ export class SearchIndex {
     if (terms.length === 0) return [];
 
     const expressions = terms.map(termExpression);
+    const sections = this.#sections;
     const ranked = rankPages(
       {
-        sections: expressions.map((e) => matchesOf(this.#sectionQuery, e)),
-        // Title rowids are page indexes + 1 (rowid 0 is not a good idea in SQLite).
-        titles: expressions.map((e) => matchesOf(this.#titleQuery, e, -1)),
-        pageOf: (rowid) => this.#sections[rowid - 1]!.page,
+        sections: expressions.map((e) => this.#sectionMatches.get(e)),
+        titles: expressions.map((e) => this.#titleMatches.get(e)),
+        pageOf: (rowid) => sections[rowid - 1]!.page,
         sectionCount: this.sectionCount,
       },
       this.#weights,
     );
 
-    const match = matchExpression(terms);
+    let finder: RegExp | null | undefined;
+    const match = (): RegExp | null => (finder === undefined ? (finder = wordFinder(terms)) : finder);
     return ranked.slice(0, clampLimit(options.limit)).map(({ page, section, score }) => {
       const pageRow = this.#pages[page]!;
       // Only the title matched: the hit is the page itself, shown from its top.
@@ -186,9 +208,14 @@ export class SearchIndex {
     this.#db.close();
   }
 
-  #snippet(match: string, rowid: number): string {
-    const text = this.#snippetQuery.get(match, rowid)?.snippet ?? this.#bodyQuery.get(rowid)?.body ?? "";
-    if (text.trim()) return excerpt(text, SNIPPET_MAX_CHARS);
+  /**
+   * The section's body from a little before its first matching word (see
+   * {@link wordFinder}), or from its beginning if no word of it matches (the
+   * match was in the heading, identifiers or title).
+   */
+  #snippet(match: () => RegExp | null, rowid: number): string {
+    const body = this.#bodyQuery.get(rowid)?.body ?? "";
+    if (body.trim()) return snippetOf(body, match());
     // A heading directly followed by subheadings ("## Options") has no text of its own;
     // the next section of the same page is what the reader lands on.
     const next = this.#sections[rowid];
@@ -200,12 +227,133 @@ export class SearchIndex {
 }
 
 /**
- * Runs a per-term statement selecting `rowid, bm25(…)`. bm25() is negative (more
- * negative is better); the scores returned are not. `shift` is added to rowids.
+ * The rows one term (an FTS5 expression) matches in one table, with their BM25
+ * scores made positive, cached in a small LRU.
+ *
+ * FTS5's bm25() gives a term in at least half of the rows an IDF of 1e-6, so its
+ * scores are noise; computing them (a document-size lookup per row) is what
+ * makes common words slow. Such a term's rows are fetched without bm25() and
+ * score 0: the rows still count for coverage and IDF in {@link rankPages}.
  */
-function matchesOf(statement: Statement<unknown, [string]>, expression: string, shift = 0): TermMatch[] {
-  const rows = statement.values(expression) as [number, number][];
-  return rows.map(([rowid, rank]) => ({ rowid: rowid + shift, score: -rank }));
+class TermMatcher {
+  readonly #scored: Statement<unknown, [string]>;
+  readonly #rowids: Statement<unknown, [string]>;
+  readonly #rowCount: number;
+  readonly #shift: number;
+  readonly #cacheSize: number;
+  readonly #cache = new Map<string, readonly TermMatch[]>();
+
+  constructor(
+    scored: Statement<unknown, [string]>,
+    rowids: Statement<unknown, [string]>,
+    rowCount: number,
+    shift: number,
+    cacheSize: number,
+  ) {
+    this.#scored = scored;
+    this.#rowids = rowids;
+    this.#rowCount = rowCount;
+    this.#shift = shift;
+    this.#cacheSize = cacheSize;
+  }
+
+  get(expression: string): readonly TermMatch[] {
+    const cache = this.#cache;
+    const cached = cache.get(expression);
+    if (cached !== undefined) {
+      // Most recently used last: Map keeps insertion order.
+      cache.delete(expression);
+      cache.set(expression, cached);
+      return cached;
+    }
+    const matches = this.#query(expression);
+    if (this.#cacheSize > 0) {
+      if (cache.size >= this.#cacheSize) cache.delete(cache.keys().next().value!);
+      cache.set(expression, matches);
+    }
+    return matches;
+  }
+
+  #query(expression: string): TermMatch[] {
+    const shift = this.#shift;
+    const ids = this.#rowids.values(expression) as [number][];
+    const n = ids.length;
+    const out = new Array<TermMatch>(n);
+    // Same test as FTS5's bm25(): idf = log((N - n + 0.5) / (n + 0.5)) <= 0.
+    if (n > 0 && this.#rowCount - n + 0.5 <= n + 0.5) {
+      for (let i = 0; i < n; i++) out[i] = { rowid: ids[i]![0] + shift, score: 0 };
+      return out;
+    }
+    if (n === 0) return out;
+    // bm25() is negative (more negative is better); the scores returned are not.
+    const rows = this.#scored.values(expression) as [number, number][];
+    out.length = rows.length;
+    for (let i = 0; i < rows.length; i++) out[i] = { rowid: rows[i]![0] + shift, score: -rows[i]![1] };
+    return out;
+  }
+}
+
+/**
+ * A regular expression finding, case-insensitively, the start of a word that
+ * begins with one of the terms' stems (see {@link roughStem}), or `null` for no
+ * usable term. Group i + 1 matches term i.
+ */
+function wordFinder(terms: readonly QueryTerm[]): RegExp | null {
+  const stems = new Set<string>();
+  for (const term of terms) {
+    for (let i = 0; i < term.words.length; i++) {
+      const word = term.words[i]!;
+      stems.add(term.prefix && i === term.words.length - 1 ? word : roughStem(word));
+    }
+  }
+  if (stems.size === 0) return null;
+  const alternatives = [...stems].map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  return new RegExp(`(?<![\\p{L}\\p{N}\\p{M}])(?:${alternatives.join("|")})`, "giu");
+}
+
+/** Suffixes stripped by {@link roughStem}, longest first. */
+const SUFFIXES = ["ational", "ations", "ation", "ingly", "ness", "ment", "ings", "able", "ible", "ing", "ers", "ies", "ed", "es", "er", "ly", "al", "s", "e", "y"];
+
+/**
+ * A crude stand-in for the Porter stemmer the index uses, good enough to find
+ * a snippet's word: strips one common suffix while at least 3 letters remain
+ * (`renewing`, `renewal` → `renew`; `caching`, `cache` → `cach`).
+ */
+function roughStem(word: string): string {
+  if (word.length <= 3) return word;
+  for (const suffix of SUFFIXES) {
+    if (word.length - suffix.length >= 3 && word.endsWith(suffix)) return word.slice(0, -suffix.length);
+  }
+  return word;
+}
+
+/**
+ * At most {@link SNIPPET_MAX_CHARS} of one-line text from `body`, starting a
+ * few words before the first match of `finder` (or at the beginning).
+ */
+function snippetOf(body: string, finder: RegExp | null): string {
+  let start = 0;
+  if (finder) {
+    finder.lastIndex = 0;
+    const found = finder.exec(body);
+    if (found && found.index > SNIPPET_LEAD_CHARS) {
+      // Back up to a word start at most SNIPPET_LEAD_CHARS before the match.
+      const from = found.index - SNIPPET_LEAD_CHARS;
+      const space = body.slice(from, found.index).search(/\s\S/);
+      start = space >= 0 ? from + space + 1 : found.index;
+    }
+  }
+  // As long as FTS5's snippet() of SNIPPET_TOKENS tokens used to be.
+  TOKEN.lastIndex = start;
+  let end = body.length;
+  for (let n = 0; n <= SNIPPET_TOKENS; n++) {
+    const token = TOKEN.exec(body);
+    if (token === null) break;
+    if (n === SNIPPET_TOKENS) end = token.index;
+  }
+  // Cut before the first token past the budget, and say so.
+  const text = end < body.length ? `${body.slice(start, end).trimEnd()}…` : body.slice(start);
+  return excerpt(`${start > 0 ? "…" : ""}${text}`, SNIPPET_MAX_CHARS);
 }
 
 function withIdentifierWords(text: string): string {

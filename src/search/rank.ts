@@ -70,49 +70,98 @@ export function rankPages(input: RankInput, weights: Readonly<RankWeights> = DEF
   if (sections.length > 32 || titles.length !== sections.length) {
     throw new RangeError("rankPages: one title and one section list per term, at most 32 terms");
   }
-
-  const sectionScores = new Map<number, number>();
-  const pages = new Map<number, { mask: number; title: number; sections: { rowid: number; score: number }[] }>();
-  const page = (index: number) => {
-    let entry = pages.get(index);
-    if (!entry) pages.set(index, (entry = { mask: 0, title: 0, sections: [] }));
-    return entry;
-  };
+  const terms = sections.length;
 
   // Coverage weighs terms by how rare they are among sections (a title word is
   // rare if few pages have it, but counting sections keeps one scale for both).
-  const idf = sections.map((m) => Math.log(1 + (sectionCount - m.length + 0.5) / (m.length + 0.5)));
-  const idfTotal = idf.reduce((a, b) => a + b, 0);
+  const idf = new Float64Array(terms);
+  let idfTotal = 0;
+  let maxRowid = sectionCount;
+  for (let term = 0; term < terms; term++) {
+    const matches = sections[term]!;
+    const n = matches.length;
+    idfTotal += idf[term] = Math.log(1 + (sectionCount - n + 0.5) / (n + 0.5));
+    for (let i = 0; i < n; i++) if (matches[i]!.rowid > maxRowid) maxRowid = matches[i]!.rowid;
+  }
 
-  sections.forEach((matches, term) => {
-    for (const { rowid, score } of matches) {
-      sectionScores.set(rowid, (sectionScores.get(rowid) ?? 0) + score);
-      page(pageOf(rowid)).mask |= 1 << term;
+  // Section scores summed over terms, in a flat array indexed by rowid; `touched`
+  // lists the rowids set, in first-seen order.
+  const sectionScores = new Float64Array(maxRowid + 1);
+  const seen = new Uint8Array(maxRowid + 1);
+  const touched: number[] = [];
+  // Page entries by page index, and the indexes in first-seen order.
+  const byPage: (PageEntry | undefined)[] = [];
+  const pages: number[] = [];
+  const page = (index: number): PageEntry => {
+    let entry = byPage[index];
+    if (entry === undefined) {
+      entry = { mask: 0, title: 0, top: [], topScores: [] };
+      byPage[index] = entry;
+      pages.push(index);
     }
-  });
-  titles.forEach((matches, term) => {
-    for (const { rowid, score } of matches) {
+    return entry;
+  };
+
+  for (let term = 0; term < terms; term++) {
+    const matches = sections[term]!;
+    const bit = 1 << term;
+    for (let i = 0; i < matches.length; i++) {
+      const { rowid, score } = matches[i]!;
+      if (seen[rowid] === 0) {
+        seen[rowid] = 1;
+        touched.push(rowid);
+      }
+      sectionScores[rowid] = sectionScores[rowid]! + score;
+      page(pageOf(rowid)).mask |= bit;
+    }
+    const titleMatches = titles[term]!;
+    for (let i = 0; i < titleMatches.length; i++) {
+      const { rowid, score } = titleMatches[i]!;
       const entry = page(rowid);
-      entry.mask |= 1 << term;
+      entry.mask |= bit;
       entry.title += score;
     }
-  });
-  for (const [rowid, score] of sectionScores) page(pageOf(rowid)).sections.push({ rowid, score });
+  }
+
+  // Each page keeps only its best 1 + extraSections sections (score desc, rowid asc).
+  const keep = 1 + Math.max(0, Math.floor(weights.extraSections));
+  for (let i = 0; i < touched.length; i++) {
+    const rowid = touched[i]!;
+    insertTop(page(pageOf(rowid)), rowid, sectionScores[rowid]!, keep);
+  }
 
   const ranked: RankedPage[] = [];
-  for (const [index, { mask, title, sections: scores }] of pages) {
-    scores.sort((a, b) => b.score - a.score || a.rowid - b.rowid);
-    const best = scores[0] ?? { rowid: null, score: 0 };
+  for (const index of pages) {
+    const { mask, title, top, topScores } = byPage[index]!;
     let extra = 0;
-    for (const s of scores.slice(1, 1 + weights.extraSections)) extra += s.score;
+    for (let i = 1; i < top.length; i++) extra += topScores[i]!;
     let covered = 0;
-    idf.forEach((w, term) => {
-      if (mask & (1 << term)) covered += w;
-    });
+    for (let term = 0; term < terms; term++) if (mask & (1 << term)) covered += idf[term]!;
     const coverage = idfTotal > 0 ? covered / idfTotal : 1;
-    const relevance = best.score + weights.extraSection * extra + weights.title * title;
+    const relevance = (topScores[0] ?? 0) + weights.extraSection * extra + weights.title * title;
     const score = relevance * (weights.coverageFloor + coverage) ** weights.coveragePower;
-    ranked.push({ page: index, section: best.rowid, score });
+    ranked.push({ page: index, section: top[0] ?? null, score });
   }
   return ranked.sort((a, b) => b.score - a.score || a.page - b.page);
+}
+
+interface PageEntry {
+  mask: number;
+  title: number;
+  /** Rowids of the best sections, best first, and their scores. */
+  top: number[];
+  topScores: number[];
+}
+
+function insertTop(entry: PageEntry, rowid: number, score: number, keep: number): void {
+  const { top, topScores } = entry;
+  let i = top.length;
+  while (i > 0 && (topScores[i - 1]! < score || (topScores[i - 1] === score && top[i - 1]! > rowid))) i--;
+  if (i >= keep) return;
+  top.splice(i, 0, rowid);
+  topScores.splice(i, 0, score);
+  if (top.length > keep) {
+    top.pop();
+    topScores.pop();
+  }
 }

@@ -218,3 +218,36 @@ describe("rankPages", () => {
     expect(() => rankPages({ sections: many, titles: many, pageOf, sectionCount })).toThrow(RangeError);
   });
 });
+
+describe("snippets and term matches", () => {
+  const filler = Array.from({ length: 80 }, (_, i) => `filler${i}`).join(" ");
+  const pages = [
+    page("long", "Long page", `${filler} Renewals happen monthly unless cancelled. ${filler}`),
+    ...Array.from({ length: 6 }, (_, i) => page(`common${i}`, `Common ${i}`, `Every page says widget${i === 0 ? " and gizmo" : ""}.`)),
+  ];
+  const index = SearchIndex.build(pages);
+  const uncached = SearchIndex.build(pages, { termCacheSize: 0 });
+  afterAll(() => {
+    index.close();
+    uncached.close();
+  });
+
+  test("a snippet starts near the first word matching a query term's stem, ellipses mark cuts", () => {
+    const { snippet } = index.search("renewing")[0]!;
+    expect(snippet).toMatch(/^…filler\d+ .*Renewals happen monthly/);
+    expect(snippet.endsWith("…")).toBe(true);
+    expect(snippet.length).toBeLessThanOrEqual(SNIPPET_MAX_CHARS);
+  });
+
+  test("without a matching word in the body the snippet shows the beginning", () => {
+    expect(index.search("long page")[0]).toMatchObject({ id: "long", snippet: expect.stringMatching(/^filler0 filler1 /) });
+  });
+
+  test("a term in most sections still counts; cached and uncached answers agree", () => {
+    expect(index.search("widget gizmo")[0]!.id).toBe("common0");
+    expect(index.search("widget").length).toBe(6);
+    for (const q of ["widget gizmo", "renewing", "widget", "page", "widget gizmo"]) {
+      expect(index.search(q)).toEqual(uncached.search(q));
+    }
+  });
+});
