@@ -35,7 +35,15 @@ export class AcmeError extends Error {
   }
 }
 
-const problems = new AsyncLocalStorage<AcmeProblem[]>();
+/** One `withProblems` call: the problem documents seen, and how to give it up. */
+interface Call {
+  problems: AcmeProblem[];
+  /** Ends the call at once with `error` (see `withProblems`). */
+  giveUp(error: Error): void;
+  givenUp: boolean;
+}
+
+const calls = new AsyncLocalStorage<Call>();
 
 export interface AcmeHttpSettings {
   /** Per-request timeout. A hanging CA must not hang an order. */
@@ -61,6 +69,12 @@ export async function loadAcme(settings: AcmeHttpSettings): Promise<AcmeModule> 
   // The product's backoff handles 429/5xx/network errors with Retry-After;
   // acme-client would otherwise sleep inside a single call.
   (acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings.retryMaxAttempts = 0;
+  // A call given up (see withProblems) must not go on talking to the CA in
+  // the background: its later requests fail here, without reaching it.
+  acme.axios.interceptors.request.use((config) => {
+    if (calls.getStore()?.givenUp) return Promise.reject(Object.assign(new Error("the ACME call was given up"), { code: "ERR_GIVEN_UP" }));
+    return config;
+  });
   // Our handler must run before acme-client's own: that one dereferences the
   // response of a network error that has none (with retries off) and throws a
   // TypeError in place of the real cause. Axios runs response interceptors in
@@ -68,11 +82,18 @@ export async function loadAcme(settings: AcmeHttpSettings): Promise<AcmeModule> 
   acme.axios.interceptors.response.use(undefined, (error) => {
     if (!error?.response) {
       // Without `config`, acme-client's handler passes the error through as is.
-      const cause = error as { code?: string; message?: string };
-      const plain = Object.assign(new Error(`${cause.code ?? "network error"}: ${cause.message ?? "no response"}`), { code: cause.code });
+      const cause = error as { code?: string; message?: string; config?: { method?: string; url?: string } };
+      // Name the request: "timeout of 15000ms exceeded" alone does not say
+      // whether the directory, the order or the finalization hung.
+      const method = cause.config?.method ? `${cause.config.method.toUpperCase()} ` : "";
+      const request = cause.config?.url ? `; ${method}${cause.config.url}` : "";
+      const plain = Object.assign(new Error(`${cause.code ?? "network error"}: ${cause.message ?? "no response"}${request}`), { code: cause.code });
+      calls.getStore()?.giveUp(plain);
       return Promise.reject(plain);
     }
-    record(error.response.status, error.response.headers, error.response.data, error.config?.url);
+    const problem = record(error.response.status, error.response.headers, error.response.data, error.config?.url);
+    // acme-client retries badNonce itself, rightly; any other error ends the call.
+    if (problem && !problem.type.endsWith(":badNonce")) calls.getStore()?.giveUp(new Error(problem.detail));
     return Promise.reject(error);
   });
   const handlers = (acme.axios.interceptors.response as unknown as { handlers: unknown[] }).handlers;
@@ -81,18 +102,20 @@ export async function loadAcme(settings: AcmeHttpSettings): Promise<AcmeModule> 
   return acme;
 }
 
-function record(status: number, headers: Record<string, unknown>, data: unknown, url = ""): void {
-  if (status < 400) return;
-  const store = problems.getStore();
-  if (!store) return;
+function record(status: number, headers: Record<string, unknown>, data: unknown, url = ""): AcmeProblem | undefined {
+  if (status < 400) return undefined;
+  const store = calls.getStore();
+  if (!store) return undefined;
   const body = typeof data === "object" && data !== null ? (data as Record<string, unknown>) : {};
-  store.push({
+  const problem: AcmeProblem = {
     type: typeof body.type === "string" ? body.type : "about:blank",
     detail: typeof body.detail === "string" ? body.detail : `HTTP ${status}`,
     status,
     retryAfterMs: parseRetryAfter(headers["retry-after"]),
     url,
-  });
+  };
+  store.problems.push(problem);
+  return problem;
 }
 
 /** `Retry-After` as seconds or an HTTP date, in milliseconds from now. */
@@ -107,15 +130,38 @@ export function parseRetryAfter(value: unknown, now = Date.now()): number | unde
  * Runs `work` and turns whatever it throws into an `AcmeError` carrying the
  * last problem document the CA sent during it. A badNonce that acme-client
  * retried by itself does not count as the cause.
+ *
+ * The first request that gets no answer (timeout, refused) or an error
+ * document other than badNonce ends the call at once. acme-client's status
+ * polling (`waitForValidStatus`, and `getCertificate` while the order is
+ * processing) retries every failure silently, up to `backoffAttempts`
+ * times: a CA that hung during an order kept it going for minutes (19
+ * attempts × the request timeout, plus up to 8 s between them) without a
+ * log line, and a 429 or 503 while polling was retried within seconds,
+ * whatever its Retry-After. The product's own backoff decides instead.
  */
 export async function withProblems<T>(work: () => Promise<T>): Promise<T> {
-  const seen: AcmeProblem[] = [];
+  let reject!: (error: Error) => void;
+  const givenUp = new Promise<never>((_, rejectWith) => (reject = rejectWith));
+  const call: Call = {
+    problems: [],
+    givenUp: false,
+    giveUp(error) {
+      if (call.givenUp) return;
+      call.givenUp = true;
+      reject(error);
+    },
+  };
+  const running = calls.run(call, work);
+  // Whichever of the two loses the race ends unobserved.
+  running.catch(() => {});
+  givenUp.catch(() => {});
   try {
-    return await problems.run(seen, work);
+    return await Promise.race([running, givenUp]);
   } catch (error) {
     if (error instanceof AcmeError) throw error;
     // acme-client retries badNonce by itself: such a problem is never the cause.
-    const problem = [...seen].reverse().find((p) => !p.type.endsWith(":badNonce"));
+    const problem = [...call.problems].reverse().find((p) => !p.type.endsWith(":badNonce"));
     const message = (error as Error)?.message ?? String(error);
     const timedOut = (error as { code?: string })?.code === "ECONNABORTED" || /timeout/i.test(message);
     throw new AcmeError(timedOut ? `no answer from the CA within the timeout (${message})` : message, problem);

@@ -59,6 +59,17 @@ export class CertificateManager {
   #consecutiveFailures = 0;
   #stopped = false;
   #lock: Lock | undefined;
+  /**
+   * A certificate the CA issued but storage refused (disk full, storage
+   * down). The next attempt stores this one, while it is fresh, instead of
+   * ordering again: every order is a new certificate, and Let's Encrypt
+   * allows 5 duplicates a week, so re-ordering on each retry of a storage
+   * failure used up that limit within half an hour and could then block
+   * renewal for days (longer than a short-lived certificate lasts). It is
+   * not served before it is stored: a restart must never fall back to an
+   * older certificate than the one served.
+   */
+  #unstored: CertificateBundle | undefined;
   #readyWaiters: ((bundle: CertificateBundle) => void)[] = [];
   readonly #log: Logger;
   readonly #bundleName: string;
@@ -164,9 +175,12 @@ export class CertificateManager {
       const min = this.options.retryMinMs ?? 60_000;
       const max = this.options.retryMaxMs ?? 3_600_000;
       let delay = Math.min(max, min * 2 ** (this.#consecutiveFailures - 1));
-      // The CA's Retry-After (rate limits, maintenance) wins over our guess.
-      if (problem?.retryAfterMs !== undefined) delay = Math.max(delay, problem.retryAfterMs);
+      // Jitter, so that replicas which failed together do not retry together.
       delay *= 0.9 + this.#random() * 0.2;
+      // The CA's Retry-After (rate limits, maintenance) wins over our guess,
+      // and is a minimum: the jitter used to be applied after it, so a retry
+      // could come up to 10% before the time the CA asked for.
+      if (problem?.retryAfterMs !== undefined) delay = Math.max(delay, problem.retryAfterMs);
       this.#log.error(this.#current ? "certificate renewal failed; still serving the current certificate" : "could not get a certificate; will retry", {
         reason: this.#lastError,
         problem: problem?.type,
@@ -196,20 +210,38 @@ export class CertificateManager {
     try {
       const fresh = await this.#loadUsable("lock");
       if (fresh && this.#renewalTime(fresh) > this.#now()) {
+        this.#unstored = undefined;
         this.#log.info("certificate in storage is current; no order needed", { names: fresh.info.names.join(",") });
         if (fresh.info.serialNumber !== this.#current?.info.serialNumber) await this.#install(fresh, "storage");
         return fresh;
       }
       const renewing = this.#current !== undefined;
-      this.#log.info(renewing ? "renewing certificate" : "obtaining certificate", { names: this.options.order.domains.join(","), directory: this.options.order.directoryUrl });
-      this.options.onOrder?.("start");
-      const bundle = await orderCertificate({ ...this.options.order, logger: this.#log }).finally(() => this.options.onOrder?.("end"));
+      let bundle: CertificateBundle;
+      const unstored = this.#unstored;
+      if (unstored && this.#isUsable(unstored) && this.#renewalTime(unstored) > this.#now()) {
+        this.#log.info("storing the certificate issued earlier, which storage refused then; no new order", { names: unstored.info.names.join(","), notAfter: unstored.info.notAfter.toISOString() });
+        bundle = unstored;
+      } else {
+        this.#unstored = undefined;
+        this.#log.info(renewing ? "renewing certificate" : "obtaining certificate", { names: this.options.order.domains.join(","), directory: this.options.order.directoryUrl });
+        this.options.onOrder?.("start");
+        bundle = await orderCertificate({ ...this.options.order, logger: this.#log }).finally(() => this.options.onOrder?.("end"));
+      }
       if (!(await lock.renew())) throw new Error("lost the issuance lock while ordering; not storing the certificate");
-      await this.options.order.storage.storeBundle(this.#bundleName, {
-        "cert.pem": { data: bundle.certPem },
-        "key.pem": { data: bundle.keyPem, secret: true },
-        "meta.json": { data: JSON.stringify(bundle.meta, null, 2) },
-      });
+      const storage = this.options.order.storage;
+      try {
+        await storage.storeBundle(this.#bundleName, {
+          "cert.pem": { data: bundle.certPem },
+          "key.pem": { data: bundle.keyPem, secret: true },
+          "meta.json": { data: JSON.stringify(bundle.meta, null, 2) },
+        });
+      } catch (error) {
+        this.#unstored = bundle;
+        // Say what failed: a bare "ENOSPC: no space left on device" does not tell the operator where.
+        const cause = error as NodeJS.ErrnoException;
+        throw Object.assign(new Error(`could not store the new certificate in ${storage.description}: ${cause?.message ?? String(error)}`, { cause }), { code: cause?.code });
+      }
+      this.#unstored = undefined;
       this.#log.info("certificate stored", { names: bundle.info.names.join(","), notAfter: bundle.info.notAfter.toISOString() });
       await this.options.order.onStep?.("stored");
       if (renewing) this.#renewals++;
@@ -217,15 +249,21 @@ export class CertificateManager {
       return bundle;
     } finally {
       clearInterval(lease);
-      this.#lock = undefined;
+      // `#lock` is cleared only once released, so that a stop() meanwhile
+      // waits for this release instead of letting the process exit half-way
+      // through it (which left the lock's claim file behind).
       await lock.release().catch(() => {});
+      this.#lock = undefined;
     }
   }
 
   async #install(bundle: CertificateBundle, from: "storage" | "order"): Promise<void> {
     const first = this.#current === undefined;
-    this.#current = bundle;
+    // `current` changes only once the certificate is served: if serving it
+    // fails, /healthz must not report it, and the next attempt (which finds
+    // it in storage, with a serial different from `current`) tries again.
     await this.options.onCertificate(bundle);
+    this.#current = bundle;
     this.#log.info(first ? "serving certificate" : "certificate swapped in", {
       from,
       names: bundle.info.names.join(","),
@@ -233,6 +271,11 @@ export class CertificateManager {
       notAfter: bundle.info.notAfter.toISOString(),
     });
     for (const resolve of this.#readyWaiters.splice(0)) resolve(bundle);
+  }
+
+  /** Whether `bundle` may be served now (names, CA, validity); the same rule as for stored certificates. */
+  #isUsable(bundle: CertificateBundle): boolean {
+    return unusableReason(bundle, this.options.order.domains, this.options.order.directoryUrl, new Date(this.#now())) === undefined;
   }
 
   /** The stored certificate if it may be served; logs why not otherwise. */
@@ -269,9 +312,15 @@ export class CertificateManager {
 function hintFor(error: unknown): string {
   const type = error instanceof AcmeError ? error.type : undefined;
   const message = (error as Error)?.message ?? "";
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code && ["ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "EIO"].includes(code))
+    return "certificate storage failed (disk full, read-only, permissions or an I/O error): fix it; a certificate already issued is stored on the next retry, without a new order";
   if (type === "rateLimited") return "the CA's rate limit was hit; it will retry after the time the CA gave";
   if (type === "connection" || type === "dns" || type === "unauthorized" || type === "incorrectResponse")
     return "the CA could not fetch the challenge: check that the domain's DNS points at this machine and that port 80 is open to the internet";
+  // A CA that accepted the connection but did not answer is not a wrong directory URL.
+  if (code === "ECONNABORTED" || /^no answer from the CA within the timeout/.test(message))
+    return "the CA did not answer in time: it may be down or overloaded (check its status page); retrying with backoff";
   if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|timeout|certificate/i.test(message))
     return "the ACME directory could not be reached: check MCP_ACME_DIRECTORY, outbound HTTPS, and (for a private CA) NODE_EXTRA_CA_CERTS";
   return "see the reason above";
