@@ -18,20 +18,13 @@ import { hostname } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { syncDirectory, writeFileAtomic, writeNewFile } from "./atomic-file.ts";
 import type { BundleFile, Lock, Storage, StoreOptions } from "./storage.ts";
+import { keyProblem, MAX_KEY_LENGTH, MAX_SEGMENT_LENGTH, SEGMENT } from "./keys.ts";
 
-/** Longest accepted key, lock or bundle name: far above real keys, far below PATH_MAX. */
-export const MAX_KEY_LENGTH = 512;
-
-/**
- * Longest segment: file names are limited to 255 bytes on common
- * filesystems, and temporary and claim names add up to about 45 characters.
- */
-export const MAX_SEGMENT_LENGTH = 200;
+export { MAX_KEY_LENGTH, MAX_SEGMENT_LENGTH } from "./keys.ts";
 
 /** Old bundle versions kept after a commit, for slow readers and for a manual roll-back. */
 export const OLD_BUNDLE_VERSIONS = 2;
 
-const SEGMENT = /^[A-Za-z0-9._@-]+$/;
 const LOCKS_DIR = "locks";
 const BUNDLE_DIR_SUFFIX = ".d";
 const CURRENT = "current";
@@ -749,18 +742,6 @@ function stableTarget(name: string, file: string): string {
 
 function isReservedTopLevel(segment: string): boolean {
   return segment === LOCKS_DIR || segment.endsWith(BUNDLE_DIR_SUFFIX);
-}
-
-/** Why `key` is not a valid key path, or `undefined` when it is. */
-function keyProblem(key: string): string | undefined {
-  if (key.length === 0 || key.length > MAX_KEY_LENGTH) return `must be 1 to ${MAX_KEY_LENGTH} characters`;
-  for (const segment of key.split("/")) {
-    if (segment === "") return "has an empty segment (leading, trailing or doubled /)";
-    if (segment === "." || segment === "..") return `has a "${segment}" segment`;
-    if (!SEGMENT.test(segment)) return "may contain only A-Z a-z 0-9 . _ @ - and /";
-    if (segment.length > MAX_SEGMENT_LENGTH) return `has a segment longer than ${MAX_SEGMENT_LENGTH} characters`;
-  }
-  return undefined;
 }
 
 /** @throws TypeError unless `key` is a valid key path. */

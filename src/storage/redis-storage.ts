@@ -1,10 +1,9 @@
 import { RedisClient } from "bun";
 import type { BundleFile, Lock, Storage, StoreOptions } from "./storage.ts";
+import { keyProblem, MAX_KEY_LENGTH, MAX_SEGMENT_LENGTH, SEGMENT } from "./keys.ts";
 
-/** Longest accepted key, lock or bundle name (as in `FileStorage`, so keys move between the two). */
-export const MAX_KEY_LENGTH = 512;
-/** Longest segment (as in `FileStorage`). */
-export const MAX_SEGMENT_LENGTH = 200;
+export { MAX_KEY_LENGTH, MAX_SEGMENT_LENGTH } from "./keys.ts";
+
 /** Default for {@link RedisStorageOptions.namespace}. */
 export const DEFAULT_NAMESPACE = "mcp-server";
 /** Default for {@link RedisStorageOptions.timeoutMs}. */
@@ -12,7 +11,6 @@ export const DEFAULT_TIMEOUT_MS = 5_000;
 /** Default for {@link RedisStorageOptions.healthCheckMs}. */
 export const DEFAULT_HEALTH_CHECK_MS = 10_000;
 
-const SEGMENT = /^[A-Za-z0-9._@-]+$/;
 /** Characters a key can have: a prefix with any other character matches no key. */
 const KEY_CHARACTERS = /^[A-Za-z0-9._@/-]*$/;
 /** No `:` (it separates the parts of Redis keys) and nothing SCAN's MATCH would read as a pattern. */
@@ -747,18 +745,6 @@ function redactUrl(url: string): string {
   }
   const user = parsed.username ? `${parsed.username}@` : "";
   return `${parsed.protocol}//${user}${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}`;
-}
-
-/** Why `key` is not a valid key path, or `undefined` when it is (the rules of `FileStorage`). */
-function keyProblem(key: string): string | undefined {
-  if (key.length === 0 || key.length > MAX_KEY_LENGTH) return `must be 1 to ${MAX_KEY_LENGTH} characters`;
-  for (const segment of key.split("/")) {
-    if (segment === "") return "has an empty segment (leading, trailing or doubled /)";
-    if (segment === "." || segment === "..") return `has a "${segment}" segment`;
-    if (!SEGMENT.test(segment)) return "may contain only A-Z a-z 0-9 . _ @ - and /";
-    if (segment.length > MAX_SEGMENT_LENGTH) return `has a segment longer than ${MAX_SEGMENT_LENGTH} characters`;
-  }
-  return undefined;
 }
 
 /** @throws TypeError unless `key` is a valid key path. */
