@@ -273,7 +273,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
       return 2;
     }
     if ((error as { code?: string }).code === "EADDRINUSE") {
-      console.error(`mcp-server: port ${config.port} is already in use; set MCP_PORT or --port to another one`);
+      // Bun's message names the port that was taken (the MCP port or the ACME port).
+      console.error(`mcp-server: ${(error as Error).message} Set MCP_PORT (or MCP_ACME_PORT for port ${config.acmePort}) to a free port.`);
       return 1;
     }
     throw error;
