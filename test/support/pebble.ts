@@ -43,6 +43,7 @@
  */
 import { spawn, which, type Subprocess } from "bun";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { installExitHook, liveChildren, liveDirs } from "./cleanup.ts";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -107,21 +108,6 @@ export interface Pebble {
   /** Stops both processes and removes the temporary directory. Idempotent. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
-}
-
-/** Every child process and temp dir any harness owns, so an exiting test runner leaves no orphans. */
-const liveChildren = new Set<Subprocess>();
-const liveDirs = new Set<string>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // "exit" handlers must be synchronous: SIGKILL works even on SIGSTOPped children.
-  process.once("exit", () => {
-    for (const child of liveChildren) child.kill("SIGKILL");
-    for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
-  });
 }
 
 let installing: Promise<void> | undefined;

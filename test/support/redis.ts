@@ -16,6 +16,7 @@
  */
 import { spawn, which, type Subprocess } from "bun";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { installExitHook, liveChildren, liveDirs } from "./cleanup.ts";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,20 +49,6 @@ export interface TestRedis {
   /** Stops the server and removes the temp dir. Idempotent. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
-}
-
-const liveChildren = new Set<Subprocess>();
-const liveDirs = new Set<string>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // "exit" handlers must be synchronous: SIGKILL works even on SIGSTOPped children.
-  process.once("exit", () => {
-    for (const child of liveChildren) child.kill("SIGKILL");
-    for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
-  });
 }
 
 let installing: Promise<void> | undefined;
