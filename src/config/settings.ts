@@ -356,7 +356,7 @@ export const settings = {
     env: "MCP_AUTH_TOKEN",
     flag: "--auth-token",
     defaultNote: "none: open",
-    description: "Bearer token required for MCP and the documentation (not /healthz). ChatGPT connectors cannot send one: it locks ChatGPT out.",
+    description: "Bearer token required for MCP and the documentation (not /healthz): at least 16 characters of letters, digits and - . _ ~ + /. ChatGPT connectors cannot send one: it locks ChatGPT out.",
     secret: true,
     schema: v.pipe(text, v.minLength(16, "must be at least 16 characters"), v.regex(/^[A-Za-z0-9._~+/-]+=*$/, "must be letters, digits and - . _ ~ + / (RFC 6750), optionally ending in =")),
   },

@@ -12,8 +12,8 @@ import { idFromPath, idFromPermalink, isValidId } from "../../src/docs/ids.ts";
 import { parseFrontMatter } from "../../src/docs/markdown.ts";
 import { createLogger } from "../../src/log/index.ts";
 import { tempDir } from "../support/server.ts";
+import { corpusPath } from "../support/corpora.ts";
 
-const corpora = join(import.meta.dir, "../../../shared/corpora");
 const dirs: { remove: () => void }[] = [];
 const temp = () => {
   const dir = tempDir();
@@ -40,7 +40,7 @@ describe("ids", () => {
 
 describe("Hugo JSON index", () => {
   test("the DownToZero corpus parses into pages with ids from permalinks", async () => {
-    const { pages, skipped } = parseHugoIndex(await Bun.file(join(corpora, "dtz-docs.hugo.json")).text());
+    const { pages, skipped } = parseHugoIndex(await Bun.file(corpusPath("dtz")).text());
     expect(pages.length).toBe(15);
     expect(skipped).toBe(0);
     for (const page of pages) {

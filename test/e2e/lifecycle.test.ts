@@ -4,6 +4,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { loggedPort, spawnServer } from "../support/process.ts";
 import { tempDir } from "../support/server.ts";
+import { settled } from "../support/wait.ts";
 
 const initialize = JSON.stringify({
   jsonrpc: "2.0",
@@ -47,7 +48,6 @@ test("SIGTERM lets requests in flight finish, closes event streams, and exits 0"
   await Promise.all(inFlight.map((request) => request.start()));
   await Bun.sleep(100);
 
-  const started = performance.now();
   server.proc.kill("SIGTERM");
   await server.waitFor(/msg=stopping signal=SIGTERM/);
   const responses = await Promise.all(inFlight.map((request) => request.finish()));
@@ -57,9 +57,12 @@ test("SIGTERM lets requests in flight finish, closes event streams, and exits 0"
     // The client is told not to reuse a connection of a server going away.
     expect(response.toLowerCase()).toContain("connection: close");
   }
-  expect(await server.proc.exited).toBe(0);
-  expect(performance.now() - started).toBeLessThan(8_000);
+  // It exits without waiting for the open event streams (a plain graceful
+  // stop would wait for them forever), and the requests in flight finished
+  // before the shutdown deadline rather than being cut off by it.
+  expect(await settled(server.proc.exited, "the server's exit after SIGTERM")).toEqual({ ok: true, value: 0 });
   expect(server.count(/msg=stopped/)).toBe(1);
+  expect(server.count(/shutdown deadline passed/)).toBe(0);
   // New connections are refused once it is gone.
   await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
   data.remove();

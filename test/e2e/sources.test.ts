@@ -1,12 +1,11 @@
 import { expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { corpusPath } from "../support/corpora.ts";
 import { connectClient, startTestServer, tempDir, toolJson } from "../support/server.ts";
 
-const corpora = join(import.meta.dir, "../../../shared/corpora");
-
 test("a Hugo JSON file serves as source, over both transports", async () => {
-  await using server = await startTestServer({ MCP_DOCS_SOURCE: join(corpora, "hono-docs.hugo.json") });
+  await using server = await startTestServer({ MCP_DOCS_SOURCE: corpusPath("hono") });
   for (const transport of ["streamable", "sse"] as const) {
     const client = await connectClient(server.url, transport);
     const { results } = toolJson(await client.callTool({ name: "search", arguments: { query: "how do I limit the request body size" } }));

@@ -6,12 +6,12 @@ import type { Subprocess } from "bun";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { corpusPath } from "../../../test/support/corpora.ts";
 
 export const ROOT = join(import.meta.dir, "../../..");
 export const BENCH_DIR = join(ROOT, "scripts/bench");
-/** The shared corpora: `../shared/corpora` beside the checkout (CI has `shared/` as a sibling of the clone). */
-export const CORPORA_DIR = process.env["DOCS_CORPORA_DIR"] ?? join(ROOT, "../shared/corpora");
-export const HONO_JSON = join(CORPORA_DIR, "hono-docs.hugo.json");
+/** The Hono documentation corpus in the repository (origin and licence: test/fixtures/corpora/README.md). */
+export const HONO_JSON = corpusPath("hono");
 export const DOMAIN = "docs.example.test";
 
 // Everything is on this machine: a proxy from the environment must not see it.
