@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, mkdtempSync } from "node:fs";
+import { copyFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import type { LibraryStatus } from "../../src/docs/library.ts";
 import { relativeTime, STATUS_PAGE_CSP, statusPage, wantsHtml } from "../../src/http/status-page/index.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
+import { ensureCommands } from "../support/debian.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
@@ -152,29 +153,12 @@ describe("GET / on the real server", () => {
   });
 });
 
-/** Installs Debian's chromium when it is missing; fails loudly rather than skipping. */
-async function ensureChromium(): Promise<void> {
-  if (existsSync(CHROMIUM)) return;
-  const run = async (command: string[]) => {
-    const child = Bun.spawn(command, { stdout: "pipe", stderr: "pipe", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-    const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-    if (code !== 0) throw new Error(`${command.join(" ")} failed (${code}):\n${stdout.slice(-2000)}\n${stderr.slice(-2000)}`);
-  };
-  try {
-    await run(["apt-get", "update", "-qq"]);
-    await run(["apt-get", "install", "-y", "-qq", "chromium"]);
-  } catch (error) {
-    throw new Error(`The status page browser test needs Debian's chromium at ${CHROMIUM} and could not install it: ${(error as Error).message}`);
-  }
-  if (!existsSync(CHROMIUM)) throw new Error(`apt-get installed chromium but ${CHROMIUM} is still missing`);
-}
-
 describe("the status page in a real browser", () => {
   let server: TestServer;
   let browser: Browser;
   beforeAll(
     async () => {
-      await ensureChromium();
+      await ensureCommands([["chromium", "chromium"]], "The status page browser test");
       server = await startTestServer();
       browser = await chromium.launch({
         executablePath: CHROMIUM,

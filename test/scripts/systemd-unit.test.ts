@@ -1,7 +1,8 @@
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ensureCommands, findCommand } from "../support/debian.ts";
 
 // scripts/mcp-server.service checked by systemd's own parser
 // (`systemd-analyze verify`), plus the settings that make it what it is.
@@ -12,19 +13,8 @@ const unitSource = readFileSync(join(repo, "scripts/mcp-server.service"), "utf8"
 const scratch = mkdtempSync(join(tmpdir(), "mcp-unit-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** systemd-analyze, installed from Debian's systemd package when missing (needs root). */
-function systemdAnalyze(): string {
-  const found = Bun.which("systemd-analyze");
-  if (found) return found;
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  for (const command of [["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "systemd"]]) {
-    const result = Bun.spawnSync(command, { env, stdout: "pipe", stderr: "pipe" });
-    if (result.exitCode !== 0) throw new Error(`${command.join(" ")} failed: ${result.stderr.toString().trim()}`);
-  }
-  const installed = Bun.which("systemd-analyze");
-  if (!installed) throw new Error("systemd-analyze is still missing after apt-get install systemd");
-  return installed;
-}
+beforeAll(() => ensureCommands([["systemd-analyze", "systemd"]], "The systemd unit tests"));
+const systemdAnalyze = () => findCommand("systemd-analyze") ?? "systemd-analyze";
 
 /** The unit's keys as [section, key, value], in order. */
 function entries(text: string): [string, string, string][] {

@@ -41,9 +41,10 @@
  *   POST-as-GET of an account), `Issued certificate serial <hex> for order <id>`
  *   once per certificate.
  */
-import { spawn, which, type Subprocess } from "bun";
+import { spawn, type Subprocess } from "bun";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { installExitHook, liveChildren, liveDirs } from "./cleanup.ts";
+import { ensureCommands, findCommand } from "./debian.ts";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -110,55 +111,19 @@ export interface Pebble {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-let installing: Promise<void> | undefined;
-
 /**
- * Makes sure `pebble`, `pebble-challtestsrv` and `openssl` are on PATH. When one is
- * missing and we are root, installs the Debian packages (`apt-get update` then
- * `apt-get install -y`); otherwise throws an error saying what to install.
- * Memoised per process: concurrent callers share one installation.
+ * Makes sure `pebble`, `pebble-challtestsrv` and `openssl` are on PATH,
+ * installing Debian's packages when missing (see test/support/debian.ts).
  */
 export function ensurePebbleInstalled(): Promise<void> {
-  installing ??= installMissing().catch((error: unknown) => {
-    installing = undefined; // a later call may retry (e.g. after apt's lock frees up)
-    throw error;
-  });
-  return installing;
-}
-
-async function installMissing(): Promise<void> {
-  const wanted: [binary: string, debianPackage: string][] = [
-    ["pebble", "pebble"],
-    ["pebble-challtestsrv", "pebble"],
-    ["openssl", "openssl"],
-  ];
-  const packages = [...new Set(wanted.filter(([binary]) => !findBinary(binary)).map(([, pkg]) => pkg))];
-  if (packages.length === 0) return;
-  const command = `apt-get update && apt-get install -y ${packages.join(" ")}`;
-  if (process.platform !== "linux" || process.getuid?.() !== 0 || !findBinary("apt-get")) {
-    throw new Error(`Pebble tests need the Debian package(s) ${packages.join(", ")}; install them as root: ${command}`);
-  }
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  // Another process (a parallel CI job) may hold dpkg's lock: wait for it rather than fail.
-  const lockWait = ["-o", "DPkg::Lock::Timeout=300"];
-  for (const argv of [
-    ["apt-get", ...lockWait, "update"],
-    ["apt-get", ...lockWait, "install", "-y", "--no-install-recommends", ...packages],
-  ]) {
-    const result = await runCapture(argv, env);
-    if (result.exitCode !== 0) throw new Error(`\`${argv.join(" ")}\` failed (exit ${result.exitCode}):\n${result.output}`);
-  }
-  for (const [binary] of wanted) {
-    if (!findBinary(binary)) throw new Error(`\`${command}\` succeeded but ${binary} is still not on PATH`);
-  }
-}
-
-/** Resolves a binary on PATH, falling back to /usr/bin (PATH may be trimmed in CI shells). */
-function findBinary(name: string): string | undefined {
-  const found = which(name);
-  if (found) return found;
-  const fallback = `/usr/bin/${name}`;
-  return existsSync(fallback) ? fallback : undefined;
+  return ensureCommands(
+    [
+      ["pebble", "pebble"],
+      ["pebble-challtestsrv", "pebble"],
+      ["openssl", "openssl"],
+    ],
+    "Pebble tests",
+  );
 }
 
 /**
@@ -268,7 +233,7 @@ function makeListenerCertificate(dir: string): ListenerTls {
     ["req", "-new", "-config", config, ...ec, "-keyout", keyPath, "-out", csr, "-subj", "/CN=localhost"],
     ["x509", "-req", "-in", csr, "-CA", caCertPath, "-CAkey", caKey, "-set_serial", serial, "-days", "30", "-extfile", config, "-extensions", "leaf", "-out", certPath],
   ]) {
-    const result = Bun.spawnSync([findBinary("openssl") ?? "openssl", ...argv], { stdout: "pipe", stderr: "pipe" });
+    const result = Bun.spawnSync([findCommand("openssl") ?? "openssl", ...argv], { stdout: "pipe", stderr: "pipe" });
     if (result.exitCode !== 0) {
       throw new Error(`openssl ${argv.join(" ")} failed:\n${result.stdout.toString()}${result.stderr.toString()}`);
     }
@@ -278,7 +243,7 @@ function makeListenerCertificate(dir: string): ListenerTls {
 
 /** Prefix making the kernel SIGKILL the child when we die, even by SIGKILL (no "exit" handler runs then). */
 function deathSignalPrefix(): string[] {
-  const setpriv = findBinary("setpriv");
+  const setpriv = findCommand("setpriv");
   return setpriv ? [setpriv, "--pdeathsig", "KILL", "--"] : [];
 }
 
@@ -314,11 +279,6 @@ async function terminate(proc: Subprocess, graceMs = 2_000): Promise<void> {
   clearTimeout(timer);
 }
 
-async function runCapture(argv: string[], env: Record<string, string | undefined>): Promise<{ exitCode: number; output: string }> {
-  const proc = spawn(argv, { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { exitCode, output: stdout + stderr };
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -359,7 +319,7 @@ async function launch(options: PebbleOptions, dir: string, listener: ListenerTls
 
   const challtestsrv = spawnLogged(
     [
-      findBinary("pebble-challtestsrv") ?? "pebble-challtestsrv",
+      findCommand("pebble-challtestsrv") ?? "pebble-challtestsrv",
       // Only the DNS server is wanted: our own responder answers HTTP-01.
       ...["-http01", "", "-https01", "", "-tlsalpn01", ""],
       ...["-dns01", `${host}:${dnsPort}`, "-management", `${host}:${challtestsrvPort}`],
@@ -402,7 +362,7 @@ async function launch(options: PebbleOptions, dir: string, listener: ListenerTls
   };
 
   const startPebbleProcess = async (): Promise<void> => {
-    const proc = spawnLogged([findBinary("pebble") ?? "pebble", "-config", configPath, "-dnsserver", `${host}:${dnsPort}`], env, sink);
+    const proc = spawnLogged([findCommand("pebble") ?? "pebble", "-config", configPath, "-dnsserver", `${host}:${dnsPort}`], env, sink);
     pebble = proc;
     await waitUntil(`pebble (${directoryUrl})`, proc.proc, async () => {
       const response = await fetch(directoryUrl, { tls: { ca: listener.caCertPem }, signal: AbortSignal.timeout(1_000) });

@@ -14,9 +14,10 @@
  * - The child dies with `stop()`, on process exit, and (via
  *   `setpriv --pdeathsig KILL`) even when the test runner is SIGKILLed.
  */
-import { spawn, which, type Subprocess } from "bun";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { spawn, type Subprocess } from "bun";
+import { mkdtempSync, rmSync } from "node:fs";
 import { installExitHook, liveChildren, liveDirs } from "./cleanup.ts";
+import { ensureCommands, findCommand } from "./debian.ts";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -51,43 +52,9 @@ export interface TestRedis {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-let installing: Promise<void> | undefined;
-
-/** Makes sure `redis-server` is on PATH, installing Debian's package as root when missing. Memoised per process. */
+/** Makes sure `redis-server` is on PATH, installing Debian's package when missing (see test/support/debian.ts). */
 export function ensureRedisInstalled(): Promise<void> {
-  installing ??= installMissing().catch((error: unknown) => {
-    installing = undefined;
-    throw error;
-  });
-  return installing;
-}
-
-async function installMissing(): Promise<void> {
-  if (findBinary("redis-server")) return;
-  const command = "apt-get update && apt-get install -y redis-server";
-  if (process.platform !== "linux" || process.getuid?.() !== 0 || !findBinary("apt-get")) {
-    throw new Error(`Redis tests need the Debian package redis-server; install it as root: ${command}`);
-  }
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  const lockWait = ["-o", "DPkg::Lock::Timeout=300"];
-  for (const argv of [
-    ["apt-get", ...lockWait, "update"],
-    ["apt-get", ...lockWait, "install", "-y", "--no-install-recommends", "redis-server"],
-  ]) {
-    const proc = spawn(argv, { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-    const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    if (exitCode !== 0) throw new Error(`\`${argv.join(" ")}\` failed (exit ${exitCode}):\n${stdout}${stderr}`);
-  }
-  if (!findBinary("redis-server")) throw new Error(`\`${command}\` succeeded but redis-server is still not on PATH`);
-}
-
-function findBinary(name: string): string | undefined {
-  const found = which(name);
-  if (found) return found;
-  for (const dir of ["/usr/bin", "/usr/sbin"]) {
-    if (existsSync(join(dir, name))) return join(dir, name);
-  }
-  return undefined;
+  return ensureCommands([["redis-server", "redis-server"]], "Redis tests");
 }
 
 /** A port that was free on 127.0.0.1 a moment ago (racy: `startRedis` retries when it is taken). */
@@ -228,10 +195,10 @@ async function launch(options: StartRedisOptions, dir: string, port: number): Pr
   let stopped = false;
 
   const startProcess = async (): Promise<void> => {
-    const setpriv = findBinary("setpriv");
+    const setpriv = findCommand("setpriv");
     const argv = [
       ...(setpriv ? [setpriv, "--pdeathsig", "KILL", "--"] : []),
-      findBinary("redis-server") ?? "redis-server",
+      findCommand("redis-server") ?? "redis-server",
       ...["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"],
       ...["--dir", dir, "--dbfilename", "dump.rdb", "--loglevel", "notice"],
       ...(password === undefined ? [] : ["--requirepass", password]),

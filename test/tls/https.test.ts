@@ -3,6 +3,7 @@ import { readFileSync, readlinkSync, statSync, writeFileSync, realpathSync } fro
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
 import { FileStorage } from "../../src/storage/file-storage.ts";
+import { ensureCommands } from "../support/debian.ts";
 import { ensurePebbleInstalled, freePort, startPebble, type Pebble } from "../support/pebble.ts";
 import { loggedPort, spawnServer, type ServerProcess } from "../support/process.ts";
 import { connectHttps, loopbackFetch, peerCertificate } from "../support/tls-client.ts";
@@ -261,7 +262,7 @@ describe("when the CA is down", () => {
 
 describe("renewal", () => {
   test("happens by itself; new connections get the new certificate; a keep-alive client that never retries sees no failure", async () => {
-    await ensureInstalled("wrk");
+    await ensureCommands([["wrk", "wrk"]], "The hot-swap test");
     const port = await freePort();
     // 20-second certificates, renewed once a quarter of the lifetime has
     // passed: a renewal every ~5 s, so the load run below spans two swaps.
@@ -288,12 +289,3 @@ describe("renewal", () => {
     }
   });
 });
-
-/** Installs a Debian package's binary when missing (tests run as root on a fresh machine). */
-async function ensureInstalled(binary: string): Promise<void> {
-  if (Bun.which(binary)) return;
-  for (const args of [["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", binary]]) {
-    const result = Bun.spawnSync(args, { stdout: "ignore", stderr: "pipe", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-    if (result.exitCode !== 0) throw new Error(`${args.join(" ")} failed: ${result.stderr.toString()}`);
-  }
-}
