@@ -4,9 +4,11 @@ import { ConfigError, helpText, parseCommand, type Config } from "./config/index
 import { createSource, SourceSettingError } from "./docs/create-source.ts";
 import { Library } from "./docs/library.ts";
 import { createLogger, type Logger } from "./log/index.ts";
-import { mcpServerFactory } from "./mcp/server.ts";
+import { McpDispatcher } from "./mcp/dispatcher.ts";
 import { SessionRegistry } from "./mcp/sessions.ts";
 import { StatelessEndpoint } from "./mcp/stateless.ts";
+import { Subscriptions } from "./mcp/subscriptions.ts";
+import { streamSlots } from "./http/client-limits/index.ts";
 import { createApp, healthReport, isEventStream, MESSAGE_PATH, type AppOptions } from "./http/app.ts";
 import { canNotify, createStorage } from "./storage/create-storage.ts";
 import { startHttpsServer, type HttpsServer, type HttpsServerOptions } from "./tls/https-server.ts";
@@ -177,15 +179,31 @@ async function startParts(config: Config, publicUrl: URL, logger: Logger, domain
   // that need documentation wait for it (Library.whenReady).
   const loaded = library.refresh().then(() => library.startRefreshing());
 
-  const newServer = mcpServerFactory({ library, name: "mcp-server", version: VERSION });
-  const sessions = new SessionRegistry({
-    newServer,
-    maxSessions: config.maxSessions,
-    maxSessionsPerClient: config.maxSessionsPerClient,
-    idleMs: config.sessionIdle,
-    maxBodyBytes: config.maxBody,
-    messagePath: MESSAGE_PATH,
-    logger: logger.child("mcp"),
+  const dispatcher = new McpDispatcher({
+    library,
+    name: "mcp-server",
+    version: VERSION,
+    // Clients may keep lists and pages until the source is next checked (an hour when it never is: SIGHUP still reloads).
+    cacheTtlMs: config.docsRefresh > 0 ? config.docsRefresh : 3_600_000,
+    cacheScope: config.authToken ? "private" : "public",
+  });
+  const streams = streamSlots(config.maxStreamsPerClient);
+  const subscriptions = new Subscriptions({ keepAliveMs: 15_000, acquireStream: streams.acquire });
+  const sessions = config.stateless
+    ? undefined
+    : new SessionRegistry({
+        dispatcher,
+        maxSessions: config.maxSessions,
+        maxSessionsPerClient: config.maxSessionsPerClient,
+        idleMs: config.sessionIdle,
+        maxBodyBytes: config.maxBody,
+        messagePath: MESSAGE_PATH,
+        logger: logger.child("mcp"),
+      });
+  // A refresh that replaces the index changes the resource list: tell who listens.
+  library.onReplaced(() => {
+    subscriptions.resourcesChanged();
+    sessions?.notifyAll("notifications/resources/list_changed");
   });
 
   const inFlight = inFlightRequests({ isStream: isEventStream });
@@ -198,9 +216,9 @@ async function startParts(config: Config, publicUrl: URL, logger: Logger, domain
     metrics,
     inFlight,
     authToken: config.authToken,
-    stateless: config.stateless ? new StatelessEndpoint(newServer()) : undefined,
+    stateless: new StatelessEndpoint({ dispatcher, subscriptions }),
     metricsAccess: config.metrics as "public" | "private" | "off",
-    limits: { maxConcurrent: config.maxRequestsPerClient, maxStreams: config.maxStreamsPerClient },
+    limits: { maxConcurrent: config.maxRequestsPerClient, streams },
     hosts: {
       // Our domains, the extra names, and a specific listen address, which
       // clients may use as a name too.
@@ -222,7 +240,8 @@ async function startParts(config: Config, publicUrl: URL, logger: Logger, domain
     },
     async stop() {
       library.close();
-      await sessions.closeAll();
+      subscriptions.closeAll();
+      await sessions?.closeAll();
     },
     async reload() {
       await library.refresh();

@@ -48,6 +48,7 @@ export class Library {
   #failures = 0;
   #refreshing: Promise<boolean> | undefined;
   #readyWaiters: (() => void)[] = [];
+  readonly #replacedListeners = new Set<() => void>();
   readonly #log: Logger;
 
   constructor(private readonly options: LibraryOptions) {
@@ -78,6 +79,17 @@ export class Library {
       };
       this.#readyWaiters.push(done);
     });
+  }
+
+  /**
+   * Calls `listener` each time a new index is swapped in (the first load
+   * too), so clients can be told the resource list changed.
+   *
+   * @returns the function that stops the calls.
+   */
+  onReplaced(listener: () => void): () => void {
+    this.#replacedListeners.add(listener);
+    return () => this.#replacedListeners.delete(listener);
   }
 
   page(id: string): Page | undefined {
@@ -125,6 +137,13 @@ export class Library {
       // Searches run synchronously, so none can still be using the old index.
       previous?.index.close();
       for (const resolve of this.#readyWaiters.splice(0)) resolve();
+      for (const listener of this.#replacedListeners) {
+        try {
+          listener();
+        } catch (error) {
+          this.#log.warn("a listener for index changes failed", { error: error as Error });
+        }
+      }
       this.#lastError = result.warning;
       if (result.warning) this.#log.warn("documentation served from cache", { source: this.options.source.description, reason: result.warning });
       this.#log.info("documentation indexed", {

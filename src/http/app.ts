@@ -1,5 +1,4 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { bearerAuth } from "hono/bearer-auth";
 import { HTTPException } from "hono/http-exception";
 import type { Server as BunServer } from "bun";
@@ -7,18 +6,22 @@ import type { Library } from "../docs/library.ts";
 import { llmsFullTxt, llmsTxt } from "../docs/llms-txt.ts";
 import { isValidId } from "../docs/ids.ts";
 import type { SessionRegistry } from "../mcp/sessions.ts";
+import { ErrorCode, errorResponse } from "../mcp/jsonrpc.ts";
 import type { Logger } from "../log/index.ts";
 import type { CertificateStatus } from "../tls/certificate-manager.ts";
 import type { Metrics } from "../metrics/index.ts";
-import { hostGuard, type HostGuardOptions } from "./host-guard/index.ts";
+import { hostGuard, originPolicy, type HostGuardOptions } from "./host-guard/index.ts";
+import { mcpCors } from "./mcp-cors/index.ts";
 import { STATUS_PAGE_HEADERS, statusPage, wantsHtml } from "./status-page/index.ts";
 import type { InFlight } from "./in-flight/index.ts";
-import { clientLimits } from "./client-limits/index.ts";
+import { clientLimits, type StreamSlots } from "./client-limits/index.ts";
 import type { StatelessEndpoint } from "../mcp/stateless.ts";
+import { MCP_PATH, MESSAGE_PATH, mountMcpRoutes, SSE_PATH } from "./mcp-routes.ts";
 
 export interface AppOptions {
   library: Library;
-  sessions: SessionRegistry;
+  /** Legacy sessions; absent with `MCP_STATELESS`. */
+  sessions?: SessionRegistry;
   version: string;
   maxBodyBytes: number;
   hosts: HostGuardOptions;
@@ -32,10 +35,10 @@ export interface AppOptions {
   authToken?: string;
   /** Who may read `/metrics`. */
   metricsAccess?: "public" | "private" | "off";
-  /** With `MCP_STATELESS`: answers `/mcp` without sessions; the legacy SSE transport is refused. */
-  stateless?: StatelessEndpoint;
+  /** Answers every request that stands alone: all of 2026-07-28, and every legacy one without `sessions`. */
+  stateless: StatelessEndpoint;
   /** Per-client caps on the MCP endpoints. */
-  limits?: { maxConcurrent: number; maxStreams: number };
+  limits?: { maxConcurrent: number; streams: StreamSlots };
 }
 
 /** Event streams: long-lived by design, exempt from idle timeouts and in-flight waits. */
@@ -57,7 +60,7 @@ export function healthReport(
       status: ready ? "ok" : "unavailable",
       version: options.version,
       ...options.library.status(),
-      sessions: options.sessions.counts,
+      sessions: options.sessions?.counts ?? { streamable: 0, sse: 0 },
       ...(certificate ? { certificate } : {}),
     },
   };
@@ -65,9 +68,7 @@ export function healthReport(
 
 type Env = { Bindings: BunServer<unknown> | undefined };
 
-export const MCP_PATH = "/mcp";
-export const SSE_PATH = "/sse";
-export const MESSAGE_PATH = "/message";
+export { MCP_PATH, MESSAGE_PATH, SSE_PATH } from "./mcp-routes.ts";
 
 /**
  * The HTTP surface: MCP over Streamable HTTP and legacy SSE, health, the
@@ -96,7 +97,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   // that /healthz and /metrics are covered too.
   app.use("*", async function validRequestUrl(c, next) {
     if (!URL.canParse(c.req.url)) {
-      return c.json({ jsonrpc: "2.0", error: { code: -32000, message: "Bad Request: the Host header is not a valid host[:port]" }, id: null }, 400);
+      return errorResponse(400, ErrorCode.ConnectionClosed, "Bad Request: the Host header is not a valid host[:port]");
     }
     await next();
   });
@@ -112,7 +113,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     metrics.requests.inc({ route, method: c.req.method, status: String(c.res.status) });
   });
   metrics.registry.collect(() => {
-    const { streamable, sse } = sessions.counts;
+    const { streamable, sse } = sessions?.counts ?? { streamable: 0, sse: 0 };
     metrics.sessions.set(streamable, { transport: "streamable" });
     metrics.sessions.set(sse, { transport: "sse" });
     const status = library.status();
@@ -141,8 +142,27 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
 
   app.use("*", hostGuard(options.hosts));
-  // Hono's bearer-auth compares tokens in constant time.
-  if (options.authToken) app.use("*", bearerAuth({ token: options.authToken, realm: "mcp-server" }));
+  // Browser clients (the MCP Inspector's direct mode, web apps) preflight
+  // their calls. After the host guard, so a disallowed origin still gets 403;
+  // before the token check, because a preflight never carries credentials.
+  const cors = mcpCors({ originAllowed: originPolicy(options.hosts) });
+  for (const path of [MCP_PATH, SSE_PATH, MESSAGE_PATH]) app.use(path, cors);
+  if (options.authToken) {
+    // MCP clients that get a 401 look for OAuth here (RFC 9728, RFC 8414,
+    // dynamic client registration). A 401 on these would read as "OAuth,
+    // but registration refused"; 404 says plainly that there is no OAuth,
+    // so clients ask their user for the token instead.
+    const noOAuth = (c: Context) => c.json({ error: "this server takes a static bearer token (MCP_AUTH_TOKEN), not OAuth" }, 404);
+    app.all("/.well-known/oauth-protected-resource/*", noOAuth);
+    app.all("/.well-known/oauth-protected-resource", noOAuth);
+    app.all("/.well-known/oauth-authorization-server/*", noOAuth);
+    app.all("/.well-known/oauth-authorization-server", noOAuth);
+    app.all("/.well-known/openid-configuration/*", noOAuth);
+    app.all("/.well-known/openid-configuration", noOAuth);
+    app.all("/register", noOAuth);
+    // Hono's bearer-auth compares tokens in constant time.
+    app.use("*", bearerAuth({ token: options.authToken, realm: "mcp-server" }));
+  }
   if (options.metricsAccess === "private") app.get("/metrics", serveMetrics);
 
   const clientAddress = (c: Context<Env>) => c.env?.requestIP(c.req.raw)?.address;
@@ -151,59 +171,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     for (const path of [MCP_PATH, SSE_PATH, MESSAGE_PATH]) app.use(path, limit);
   }
 
-  const limitBody = bodyLimit({
-    maxSize: options.maxBodyBytes,
-    onError: (c) =>
-      c.json({ jsonrpc: "2.0", error: { code: -32600, message: `Request body is over the ${options.maxBodyBytes}-byte limit` }, id: null }, 413),
-  });
-  // bodyLimit reads a body without Content-Length (chunked) itself, before
-  // the handler; a client that hangs up mid-upload makes that read throw
-  // ("The connection was closed."). That is the client's doing, not a server
-  // fault: answer 400 (nobody is left to read it) and log at debug, rather
-  // than a 500 and an error line per aborted upload.
-  const tooLarge: MiddlewareHandler<Env> = async (c, next) => {
-    let bodyRead = false;
-    try {
-      return await limitBody(c, () => {
-        bodyRead = true;
-        return next();
-      });
-    } catch (error) {
-      if (bodyRead) throw error;
-      logger.debug("request body could not be read", { method: c.req.method, path: c.req.path, error: error as Error });
-      return c.json({ jsonrpc: "2.0", error: { code: -32700, message: "Parse error: request body could not be read" }, id: null }, 400);
-    }
-  };
-
-  if (options.stateless) {
-    // Stateless (replicas behind a load balancer): plain JSON answers from
-    // one long-lived SDK server, no sessions, no event streams.
-    const endpoint = options.stateless;
-    app.on(["GET", "POST", "DELETE"], MCP_PATH, tooLarge, (c) => endpoint.handle(c.req.raw));
-    const sessionsNeeded = (c: Context) =>
-      c.json(
-        {
-          jsonrpc: "2.0",
-          error: { code: -32000, message: "The legacy SSE transport needs a session, and this server runs stateless (MCP_STATELESS=true): use Streamable HTTP at /mcp" },
-          id: null,
-        },
-        400,
-      );
-    app.get(SSE_PATH, sessionsNeeded);
-    app.post(MESSAGE_PATH, sessionsNeeded);
-  } else {
-    app.on(["GET", "POST", "DELETE"], MCP_PATH, tooLarge, (c) => {
-      // An event stream is quiet between keep-alives; it must outlive the
-      // idle timeout that protects the server from idle plain requests.
-      if (c.req.method === "GET") c.env?.timeout(c.req.raw, 0);
-      return sessions.handleStreamable(c.req.raw, clientAddress(c));
-    });
-    app.get(SSE_PATH, (c) => {
-      c.env?.timeout(c.req.raw, 0);
-      return sessions.openSse(c.req.raw, clientAddress(c));
-    });
-    app.post(MESSAGE_PATH, tooLarge, (c) => sessions.postSse(c.req.raw));
-  }
+  mountMcpRoutes(app, { stateless: options.stateless, sessions: options.sessions, maxBodyBytes: options.maxBodyBytes, clientAddress, logger });
 
   app.get("/", (c) => {
     const origin = new URL(c.req.url).origin;

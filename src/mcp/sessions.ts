@@ -1,20 +1,15 @@
-import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import { MAX_BATCH_SIZE } from "@modelcontextprotocol/sdk/server/requestBody.js";
-import { isJsonContentType } from "@modelcontextprotocol/sdk/shared/mediaType.js";
-import {
-  DEFAULT_NEGOTIATED_PROTOCOL_VERSION,
-  isInitializeRequest,
-  JSONRPCMessageSchema,
-  LATEST_PROTOCOL_VERSION,
-  SUPPORTED_PROTOCOL_VERSIONS,
-} from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../log/index.ts";
-import { readBody, WebStandardSSEServerTransport } from "./sse-transport.ts";
+import type { McpDispatcher } from "./dispatcher.ts";
+import { batchRefusal, type McpPost } from "./http-request.ts";
+import { ErrorCode, errorResponse } from "./jsonrpc.ts";
+import { LegacySession } from "./session.ts";
+import { WebStandardSSEServerTransport } from "./sse-transport.ts";
+import { negotiateLegacyVersion } from "./versions.ts";
 
 export interface SessionOptions {
-  /** Makes the MCP server of one session. */
-  newServer: () => Server;
+  /** Answers every session's requests. */
+  dispatcher: McpDispatcher;
   /** Most open sessions, both transports together. */
   maxSessions: number;
   /** Most open sessions of one client address. */
@@ -34,41 +29,16 @@ interface Session {
   kind: "streamable" | "sse";
   /** Address of the client that opened it. */
   client: string;
-  server: Server;
+  session: LegacySession;
   transport: WebStandardStreamableHTTPServerTransport | WebStandardSSEServerTransport;
   lastSeen: number;
-  /** Protocol version agreed at initialize; unknown until then (legacy SSE). */
-  protocolVersion?: string;
-}
-
-/** JSON-RPC batches were removed from MCP in this revision (they exist in 2025-03-26). */
-export const FIRST_VERSION_WITHOUT_BATCHES = "2025-06-18";
-
-/**
- * The protocol version the SDK `Server` answers an initialize request with:
- * the requested one if it supports it, else its latest (spec: lifecycle,
- * version negotiation). The SDK server does not remember it, so we do.
- */
-export function negotiatedVersion(requested: unknown): string {
-  return typeof requested === "string" && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
-}
-
-/** A POST body, read and checked here before a transport sees it. */
-interface ReadMessages {
-  body: unknown;
-  /** Set when the body holds an initialize request: the version it will agree. */
-  initializeVersion?: string;
-}
-
-/** JSON-RPC error body for errors answered before any transport sees the request. */
-export function jsonRpcError(status: number, code: number, message: string, headers: Record<string, string> = {}): Response {
-  return Response.json({ jsonrpc: "2.0", error: { code, message }, id: null }, { status, headers });
 }
 
 /**
- * The open MCP sessions of both transports: Streamable HTTP (`/mcp`, spec
- * 2025-11-25) and the legacy HTTP+SSE transport (`/sse` + `/message`, spec
- * 2024-11-05). Each session has its own SDK server and transport.
+ * The open legacy MCP sessions of both transports: Streamable HTTP (`/mcp`,
+ * 2025-03-26 to 2025-11-25, opened by `initialize`) and HTTP+SSE (`/sse` +
+ * `/message`, 2024-11-05). Modern (2026-07-28) requests have no session and
+ * never come here.
  *
  * Memory stays bounded: at most `maxSessions` are open (new ones get 503 with
  * `Retry-After`), and idle ones are closed by a sweep.
@@ -93,54 +63,59 @@ export class SessionRegistry {
     return { streamable, sse: this.#sessions.size - streamable };
   }
 
-  /** Handles any request to the Streamable HTTP endpoint. `client` is the caller's address. */
-  async handleStreamable(request: Request, client = "unknown"): Promise<Response> {
+  /** Tells every session's client, on its stream if it has one, that something changed (`notifications/...`). */
+  notifyAll(method: string): void {
+    for (const { session } of this.#sessions.values()) session.notify(method);
+  }
+
+  /**
+   * A GET (the session's stream) or DELETE (its end) on `/mcp`. Both need a
+   * session; their other checks (Accept) stay the SDK transport's.
+   */
+  async handleStreamableGetOrDelete(request: Request): Promise<Response> {
+    const found = this.#streamable(request.headers.get("mcp-session-id"));
+    if (found instanceof Response) return found;
+    if (request.method === "GET") return withHeadersNow(await found.transport.handleRequest(request));
+    return found.transport.handleRequest(request);
+  }
+
+  /** A legacy POST on `/mcp`, already read and checked by the boundary. `client` is the caller's address. */
+  async handleStreamablePost(request: Request, post: McpPost, client = "unknown"): Promise<Response> {
     const sessionId = request.headers.get("mcp-session-id");
-    if (sessionId) {
-      const session = this.#sessions.get(sessionId);
-      if (!session || session.kind !== "streamable") {
-        // Spec: an unknown (or expired) session is 404, and the client starts a new one.
-        return jsonRpcError(404, -32001, "Session not found: it expired or the server restarted; initialize a new session");
-      }
-      session.lastSeen = Date.now();
-      const transport = session.transport as WebStandardStreamableHTTPServerTransport;
-      if (request.method === "GET") return withHeadersNow(await transport.handleRequest(request));
-      // Anything the transport refuses before reading the body (405, 406, 415) stays its answer.
-      if (!isReadablePost(request)) return transport.handleRequest(request);
-      const read = await this.#readMessages(request, session.protocolVersion);
-      if (read instanceof Response) return read;
-      return transport.handleRequest(request, { parsedBody: read.body });
+    const initialize = post.messages.find((message) => "method" in message && message.method === "initialize" && "id" in message);
+    if (sessionId !== null) {
+      const found = this.#streamable(sessionId);
+      if (found instanceof Response) return found;
+      const refused = batchRefusal(post, found.session.version);
+      if (refused) return refused;
+      return found.transport.handleRequest(request, { parsedBody: post.body });
     }
-    if (request.method !== "POST") {
-      return jsonRpcError(400, -32000, "Bad Request: Mcp-Session-Id header is required; send initialize by POST first");
+    if (!initialize) {
+      return errorResponse(400, ErrorCode.ConnectionClosed, "Bad Request: Mcp-Session-Id header is required; send initialize first (or speak MCP 2026-07-28, which needs no session)");
     }
+    const refused = batchRefusal(post, negotiateLegacyVersion((initialize as { params?: { protocolVersion?: unknown } }).params?.protocolVersion));
+    if (refused) return refused;
     const full = this.#refuse(client);
     if (full) return full;
-    let read: ReadMessages | undefined;
-    if (isReadablePost(request)) {
-      const result = await this.#readMessages(request, undefined);
-      if (result instanceof Response) return result;
-      read = result;
-    }
 
-    const server = this.options.newServer();
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       maxRequestBodySize: this.options.maxBodyBytes,
       keepAliveMs: this.options.keepAliveMs,
       onsessioninitialized: (id) => {
-        this.#sessions.set(id, { kind: "streamable", client, server, transport, lastSeen: Date.now(), protocolVersion: read?.initializeVersion });
+        this.#sessions.set(id, { kind: "streamable", client, session, transport, lastSeen: Date.now() });
         this.#log.debug("session opened", { transport: "streamable", session: id, open: this.#sessions.size });
       },
     });
+    const session = new LegacySession(transport, this.options.dispatcher);
     transport.onclose = () => this.#forget(transport.sessionId);
-    await server.connect(transport);
+    await session.start();
     try {
-      return await transport.handleRequest(request, read ? { parsedBody: read.body } : undefined);
+      return await transport.handleRequest(request, { parsedBody: post.body });
     } finally {
       // Anything but a successful initialize leaves a transport with no session:
       // nobody can reach it again, so free it now (also if the transport threw).
-      if (!transport.sessionId) await server.close();
+      if (!transport.sessionId) await session.close();
     }
   }
 
@@ -148,36 +123,40 @@ export class SessionRegistry {
   async openSse(request: Request, client = "unknown"): Promise<Response> {
     const full = this.#refuse(client);
     if (full) return full;
-    const server = this.options.newServer();
     const transport = new WebStandardSSEServerTransport({
       endpoint: this.options.messagePath,
       keepAliveMs: this.options.keepAliveMs,
       maxBodyBytes: this.options.maxBodyBytes,
     });
     const id = transport.sessionId;
+    const session = new LegacySession(transport, this.options.dispatcher);
     transport.onclose = () => this.#forget(id);
-    this.#sessions.set(id, { kind: "sse", client, server, transport, lastSeen: Date.now() });
-    await server.connect(transport);
+    this.#sessions.set(id, { kind: "sse", client, session, transport, lastSeen: Date.now() });
+    await session.start();
     this.#log.debug("session opened", { transport: "sse", session: id, open: this.#sessions.size });
     return transport.response(request.signal);
   }
 
-  /** A message for a legacy SSE session (`POST /message?sessionId=…`). */
-  async postSse(request: Request): Promise<Response> {
+  /**
+   * A message for a legacy SSE session (`POST /message?sessionId=…`). The
+   * session is looked up first: a client of an ended session learns that,
+   * whatever it sent.
+   */
+  async postSse(request: Request, read: () => Promise<McpPost | Response>): Promise<Response> {
     const id = new URL(request.url).searchParams.get("sessionId");
-    if (!id) return jsonRpcError(400, -32000, "Bad Request: missing sessionId query parameter; use the endpoint the /sse stream sent");
-    const session = this.#sessions.get(id);
-    if (!session || session.kind !== "sse") {
-      return jsonRpcError(404, -32001, "Session not found: it expired or the server restarted; open a new one at /sse");
+    if (!id) return errorResponse(400, ErrorCode.ConnectionClosed, "Bad Request: missing sessionId query parameter; use the endpoint the /sse stream sent");
+    const found = this.#sessions.get(id);
+    if (!found || found.kind !== "sse") {
+      return errorResponse(404, ErrorCode.SessionNotFound, "Session not found: it expired or the server restarted; open a new one at /sse");
     }
-    session.lastSeen = Date.now();
-    const transport = session.transport as WebStandardSSEServerTransport;
-    // A wrong media type stays the transport's answer (415).
-    if (!isJsonContentType(request.headers.get("content-type"))) return transport.handlePostMessage(request);
-    const read = await this.#readMessages(request, session.protocolVersion);
-    if (read instanceof Response) return read;
-    if (read.initializeVersion) session.protocolVersion = read.initializeVersion;
-    return transport.handlePostMessage(request, { parsedBody: read.body });
+    found.lastSeen = Date.now();
+    const post = await read();
+    if (post instanceof Response) return post;
+    const initialize = post.messages.find((message) => "method" in message && message.method === "initialize");
+    const version = initialize ? negotiateLegacyVersion((initialize as { params?: { protocolVersion?: unknown } }).params?.protocolVersion) : found.session.version;
+    const refused = batchRefusal(post, version);
+    if (refused) return refused;
+    return (found.transport as WebStandardSSEServerTransport).handlePostMessage(request, { parsedBody: post.body });
   }
 
   /** Closes every session and stops the sweep (server shutdown). */
@@ -185,64 +164,40 @@ export class SessionRegistry {
     clearInterval(this.#sweeper);
     const sessions = [...this.#sessions.values()];
     this.#sessions.clear();
-    await Promise.allSettled(sessions.map((session) => session.server.close()));
+    await Promise.allSettled(sessions.map(({ session }) => session.close()));
+  }
+
+  /** The Streamable HTTP session a request names, or the refusal (400 without an id, 404 for an unknown one). */
+  #streamable(sessionId: string | null): Session & { transport: WebStandardStreamableHTTPServerTransport } | Response {
+    if (sessionId === null) {
+      return errorResponse(400, ErrorCode.ConnectionClosed, "Bad Request: Mcp-Session-Id header is required; send initialize by POST first");
+    }
+    const session = this.#sessions.get(sessionId);
+    if (!session || session.kind !== "streamable") {
+      // Spec: an unknown (or expired) session is 404, and the client starts a new one.
+      return errorResponse(404, ErrorCode.SessionNotFound, "Session not found: it expired or the server restarted; initialize a new session");
+    }
+    session.lastSeen = Date.now();
+    return session as Session & { transport: WebStandardStreamableHTTPServerTransport };
   }
 
   /** A refusal when a new session would pass the server's cap (503) or the client's (429). */
   #refuse(client: string): Response | undefined {
     if (this.#sessions.size >= this.options.maxSessions) {
       this.#log.warn("session limit reached", { max: this.options.maxSessions });
-      return jsonRpcError(503, -32000, `Too many open sessions (limit ${this.options.maxSessions}); try again later`, { "Retry-After": "30" });
+      return errorResponse(503, ErrorCode.ConnectionClosed, `Too many open sessions (limit ${this.options.maxSessions}); try again later`, { headers: { "Retry-After": "30" } });
     }
     const perClient = this.options.maxSessionsPerClient;
     if (perClient !== undefined) {
       let held = 0;
       for (const session of this.#sessions.values()) if (session.client === client) held++;
       if (held >= perClient) {
-        return jsonRpcError(429, -32000, `Too many open sessions from this address (limit ${perClient}); close some or wait for them to expire`, { "Retry-After": "30" });
+        return errorResponse(429, ErrorCode.ConnectionClosed, `Too many open sessions from this address (limit ${perClient}); close some or wait for them to expire`, {
+          headers: { "Retry-After": "30" },
+        });
       }
     }
     return undefined;
-  }
-
-  /**
-   * Reads and parses a POST body for either transport, before the transport
-   * sees it, to apply what the SDK's transport does not know: the session's
-   * protocol version. The SDK's `WebStandardStreamableHTTPServerTransport`
-   * (1.32) accepts JSON-RPC batches whatever version was negotiated, but
-   * batches were removed in 2025-06-18; a session on that version or later
-   * gets -32600 for one, while a 2025-03-26 (or older) session may still
-   * batch. Also answers valid JSON that is not JSON-RPC with -32600 Invalid
-   * Request (the SDK says -32700 Parse error, which JSON-RPC 2.0 reserves
-   * for unparsable text).
-   *
-   * @param sessionVersion the version the session agreed; `undefined` before initialize.
-   */
-  async #readMessages(request: Request, sessionVersion: string | undefined): Promise<ReadMessages | Response> {
-    const max = this.options.maxBodyBytes;
-    const body = await readBody(request, max);
-    if (body.kind === "too-large") return jsonRpcError(413, -32000, `Payload Too Large: request body must not exceed ${max} bytes`);
-    if (body.kind === "unreadable") return jsonRpcError(400, -32700, `Parse error: ${body.reason}`);
-    let json: unknown;
-    try {
-      json = JSON.parse(body.text);
-    } catch {
-      return jsonRpcError(400, -32700, "Parse error: Invalid JSON");
-    }
-    const batch = Array.isArray(json);
-    const items: unknown[] = batch ? (json as unknown[]) : [json];
-    if (items.length === 0) return jsonRpcError(400, -32600, "Invalid Request: empty JSON-RPC batch");
-    if (items.length > MAX_BATCH_SIZE) return jsonRpcError(400, -32600, `Invalid Request: a batch must not exceed ${MAX_BATCH_SIZE} messages`);
-    for (const item of items) {
-      if (!JSONRPCMessageSchema.safeParse(item).success) return jsonRpcError(400, -32600, "Invalid Request: not a JSON-RPC 2.0 message");
-    }
-    const initialize = items.find(isInitializeRequest);
-    const initializeVersion = initialize ? negotiatedVersion(initialize.params.protocolVersion) : undefined;
-    const version = initializeVersion ?? sessionVersion ?? DEFAULT_NEGOTIATED_PROTOCOL_VERSION;
-    if (batch && version >= FIRST_VERSION_WITHOUT_BATCHES) {
-      return jsonRpcError(400, -32600, `Invalid Request: JSON-RPC batches are not supported in protocol version ${version}; send one message per request`);
-    }
-    return { body: json, initializeVersion };
   }
 
   #forget(id: string | undefined): void {
@@ -251,25 +206,14 @@ export class SessionRegistry {
 
   #sweep(): void {
     const cutoff = Date.now() - this.options.idleMs;
-    for (const [id, session] of this.#sessions) {
+    for (const [id, entry] of this.#sessions) {
       // A legacy SSE session lives as long as its stream: it ends with it.
-      if (session.kind === "sse" || session.lastSeen >= cutoff) continue;
+      if (entry.kind === "sse" || entry.lastSeen >= cutoff) continue;
       this.#sessions.delete(id);
-      this.#log.debug("session expired", { transport: session.kind, session: id });
-      void session.server.close().catch(() => {});
+      this.#log.debug("session expired", { transport: entry.kind, session: id });
+      void entry.session.close().catch(() => {});
     }
   }
-}
-
-/**
- * A POST the Streamable HTTP transport would read the body of: it accepts
- * both response types (else 406) and sends JSON (else 415). Those refusals
- * stay the transport's own, checked in its order.
- */
-function isReadablePost(request: Request): boolean {
-  if (request.method !== "POST") return false;
-  const accept = request.headers.get("accept") ?? "";
-  return accept.includes("application/json") && accept.includes("text/event-stream") && isJsonContentType(request.headers.get("content-type"));
 }
 
 const OPENING_COMMENT = new TextEncoder().encode(": stream open\n\n");

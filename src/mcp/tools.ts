@@ -1,24 +1,31 @@
 import * as v from "valibot";
 import { toJsonSchema } from "@valibot/to-json-schema";
-import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { Library } from "../docs/library.ts";
 import type { Page } from "../docs/page.ts";
 import { isValidId } from "../docs/ids.ts";
+import { ErrorCode, McpError } from "./jsonrpc.ts";
 
 /**
  * The `search` and `fetch` tools, in the shape ChatGPT's connectors expect
- * (one text item holding JSON), which every other MCP client reads as well.
+ * (`{results:[{id,title,url}]}` and `{id,title,text,url,metadata}`), given
+ * both as `structuredContent` and as the same JSON in one text item, so
+ * clients that read either get it.
  */
 
-/** Longest text `fetch` returns at once; a longer page is read on with `offset`. */
-export const FETCH_MAX_CHARS = 50_000;
+/**
+ * Longest text `fetch` returns at once; a longer page is read on with
+ * `offset`. The result carries the text twice (structured and as text), so
+ * this keeps a result near 10,000 tokens: below Claude Code's default limit
+ * of 25,000 and the size other clients start to cut.
+ */
+export const FETCH_MAX_CHARS = 20_000;
 export const SEARCH_DEFAULT_LIMIT = 10;
 export const SEARCH_MAX_LIMIT = 50;
 
 const searchArgs = v.object({
   query: v.pipe(
     v.string("query must be a string"),
-    v.description("What to look for: a question or keywords, in natural language. Any text is accepted."),
+    v.description("What to look for: a question or keywords, in natural language."),
   ),
   limit: v.optional(
     v.pipe(
@@ -42,25 +49,65 @@ const fetchArgs = v.object({
       v.number("offset must be a number"),
       v.integer("offset must be a whole number"),
       v.minValue(0, "offset must not be negative"),
-      v.description("Character offset to read a long page from, as given by a previous fetch."),
+      v.description("Character offset to read a long page from: the nextOffset of the previous fetch."),
     ),
   ),
 });
 
+const searchResult = v.object({
+  results: v.array(
+    v.object({
+      id: v.pipe(v.string(), v.description("Pass it to fetch to read the page.")),
+      title: v.string(),
+      url: v.pipe(v.string(), v.description("The page's public URL, with the anchor of the best section.")),
+      snippet: v.pipe(v.string(), v.description("Text around the matching words.")),
+    }),
+  ),
+});
+
+const fetchResult = v.object({
+  id: v.string(),
+  title: v.string(),
+  text: v.pipe(v.string(), v.description("The page as Markdown, or the part starting at metadata.offset.")),
+  url: v.string(),
+  metadata: v.object({
+    summary: v.optional(v.string()),
+    section: v.optional(v.string()),
+    tags: v.optional(v.array(v.string())),
+    totalChars: v.pipe(v.number(), v.description("Length of the whole page.")),
+    offset: v.number(),
+    truncated: v.pipe(v.boolean(), v.description("Whether more of the page follows; read it with fetch at nextOffset.")),
+    nextOffset: v.optional(v.number()),
+  }),
+});
+
+type JsonSchema = Record<string, unknown> & { type: "object" };
+
 /**
- * JSON Schema of a tool's input as clients want it: flat, `type: object` at
- * the top, and no `$schema` key (Gemini rejects it; MCP 2025-11-25 assumes
+ * JSON Schema of a tool's input or output as clients want it: flat, `type:
+ * object` at the top, and no `$schema` key (Gemini rejects it; MCP assumes
  * JSON Schema 2020-12 anyway).
  */
-function inputSchema(schema: v.GenericSchema): Tool["inputSchema"] {
+function jsonSchema(schema: v.GenericSchema): JsonSchema {
   const { $schema: _, ...json } = toJsonSchema(schema) as Record<string, unknown>;
-  return json as Tool["inputSchema"];
+  return json as JsonSchema;
 }
 
+/** A tool as `tools/list` lists it; which fields a client sees depends on its revision (see the engine). */
+export interface ToolDefinition {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: JsonSchema;
+  outputSchema: JsonSchema;
+  annotations: Record<string, unknown>;
+}
+
+/** They only read the documentation, and only this server's: no side effects, no outside world. */
 const readOnly = { readOnlyHint: true, idempotentHint: true, destructiveHint: false, openWorldHint: false };
 
-/** Tool descriptions are computed once: they do not change while running. */
-export function toolList(docsTitle: string): Tool[] {
+/** The tools, in the order `tools/list` always gives them. Computed once: they do not change while running. */
+export function toolDefinitions(docsTitle: string): ToolDefinition[] {
   return [
     {
       name: "search",
@@ -68,44 +115,58 @@ export function toolList(docsTitle: string): Tool[] {
       description:
         `Search ${docsTitle} and return the best-matching pages, best first, each with id, title, url and a snippet. ` +
         "Ask in natural language or with keywords; then call fetch with a result's id to read the page.",
-      inputSchema: inputSchema(searchArgs),
+      inputSchema: jsonSchema(searchArgs),
+      outputSchema: jsonSchema(searchResult),
       annotations: { title: `Search ${docsTitle}`, ...readOnly },
     },
     {
       name: "fetch",
       title: "Read a documentation page",
       description:
-        `Return one page of ${docsTitle} in full, as Markdown, by the id that search returned. ` +
-        `Pages longer than ${FETCH_MAX_CHARS} characters come in parts: the result says which offset to ask for next.`,
-      inputSchema: inputSchema(fetchArgs),
+        `Return one page of ${docsTitle} as Markdown, by the id that search returned. ` +
+        `Pages longer than ${FETCH_MAX_CHARS} characters come in parts: metadata.truncated says so, and fetch with offset set to metadata.nextOffset reads on.`,
+      inputSchema: jsonSchema(fetchArgs),
+      outputSchema: jsonSchema(fetchResult),
       annotations: { title: "Read a documentation page", ...readOnly },
     },
   ];
 }
 
+/** What a tool call produced: structured output, or a message a model can act on. */
+export type ToolOutcome = { output: Record<string, unknown> } | { error: string };
+
+export const TOOL_NAMES = ["search", "fetch"] as const;
+
 /**
- * Runs a tool call. Never throws for anything a caller can send: bad
- * arguments, an unknown tool or an unknown page are results with
- * `isError: true` and a message a model can act on.
+ * Runs a tool. Arguments that do not fit the tool's input schema, and pages
+ * that do not exist, are tool errors (`{ error }`): the spec's "tool
+ * execution errors", which a model reads and corrects. Only a call that
+ * names no tool of this server is a protocol error.
+ *
+ * @throws McpError -32602 for an unknown tool name.
  */
-export function callTool(library: Library, name: string, args: unknown): CallToolResult {
+export function runTool(library: Library, name: string, args: Record<string, unknown>): ToolOutcome {
   if (name === "search") {
-    const parsed = v.safeParse(searchArgs, args ?? {});
-    if (!parsed.success) return failure(`Invalid arguments for search: ${issuesText(parsed.issues)}. Call it as search {"query": "your question"}.`);
+    const parsed = v.safeParse(searchArgs, args);
+    if (!parsed.success) return { error: `Invalid arguments for search: ${issuesText(parsed.issues)}. Call it as search {"query": "your question"}.` };
     const hits = library.search(parsed.output.query, parsed.output.limit ?? SEARCH_DEFAULT_LIMIT);
-    const results = hits.map(({ id, title, url, snippet }) => ({ id, title, url, snippet }));
-    return text(JSON.stringify({ results }));
+    return { output: { results: hits.map(({ id, title, url, snippet }) => ({ id, title, url, snippet })) } };
   }
   if (name === "fetch") {
-    const parsed = v.safeParse(fetchArgs, args ?? {});
-    if (!parsed.success) return failure(`Invalid arguments for fetch: ${issuesText(parsed.issues)}. Call it as fetch {"id": "<id from search>"}.`);
+    const parsed = v.safeParse(fetchArgs, args);
+    if (!parsed.success) return { error: `Invalid arguments for fetch: ${issuesText(parsed.issues)}. Call it as fetch {"id": "<id from search>"}.` };
     const page = findPage(library, parsed.output.id);
     if (!page) {
-      return failure(`No page has the id ${JSON.stringify(parsed.output.id.slice(0, 200))}. Use the search tool to find pages and pass one of the ids it returns.`);
+      return { error: `No page has the id ${JSON.stringify(parsed.output.id.slice(0, 200))}. Use the search tool to find pages and pass one of the ids it returns.` };
     }
-    return text(JSON.stringify(pageResult(page, parsed.output.offset ?? 0)));
+    return { output: pageResult(page, parsed.output.offset ?? 0) };
   }
-  return failure(`Unknown tool ${JSON.stringify(String(name).slice(0, 100))}. This server has the tools search and fetch.`);
+  throw unknownTool(name);
+}
+
+/** The protocol error for a tool this server does not have (-32602, as the spec's tools section says). */
+export function unknownTool(name: string): McpError {
+  return new McpError(ErrorCode.InvalidParams, `Unknown tool ${JSON.stringify(name.slice(0, 100))}: this server has the tools ${TOOL_NAMES.join(" and ")}`);
 }
 
 /** Looks a page up by id, by `docs://` URI, or by its public URL (models sometimes pass the url). */
@@ -122,16 +183,17 @@ function findPage(library: Library, ref: string): Page | undefined {
   return library.snapshot?.pages.find((page) => page.url.replace(/\/$/, "") === wanted);
 }
 
-function pageResult(page: Page, offset: number) {
+function pageResult(page: Page, offset: number): Record<string, unknown> {
   const total = page.markdown.length;
-  let end = Math.min(total, offset + FETCH_MAX_CHARS);
+  const start = Math.min(offset, total);
+  let end = Math.min(total, start + FETCH_MAX_CHARS);
   if (end < total) {
     // Cut at a paragraph break near the limit so a part never ends mid-sentence.
     const paragraph = page.markdown.lastIndexOf("\n\n", end);
-    if (paragraph > offset + FETCH_MAX_CHARS * 0.8) end = paragraph;
+    if (paragraph > start + FETCH_MAX_CHARS * 0.8) end = paragraph;
   }
   const truncated = end < total;
-  let body = page.markdown.slice(offset, end);
+  let body = page.markdown.slice(start, end);
   if (truncated) {
     body += `\n\n[This page continues: ${total - end} more characters. Call fetch with {"id": ${JSON.stringify(page.id)}, "offset": ${end}} to read on.]`;
   }
@@ -145,19 +207,11 @@ function pageResult(page: Page, offset: number) {
       ...(page.section ? { section: page.section } : {}),
       ...(page.tags?.length ? { tags: page.tags } : {}),
       totalChars: total,
-      offset,
+      offset: start,
       truncated,
       ...(truncated ? { nextOffset: end } : {}),
     },
   };
-}
-
-function text(value: string): CallToolResult {
-  return { content: [{ type: "text", text: value }] };
-}
-
-function failure(message: string): CallToolResult {
-  return { content: [{ type: "text", text: message }], isError: true };
 }
 
 function issuesText(issues: readonly v.BaseIssue<unknown>[]): string {

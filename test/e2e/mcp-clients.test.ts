@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { connectClient, startTestServer, toolJson, toolText, type TestServer } from "../support/server.ts";
 import { parsePrometheus } from "../support/prometheus.ts";
 
@@ -60,7 +61,7 @@ for (const transport of ["streamable", "sse"] as const) {
       await client.close();
     });
 
-    test("bad arguments and unknown ids are tool errors a model can act on", async () => {
+    test("bad arguments and unknown ids are tool errors a model can act on; an unknown tool is -32602", async () => {
       const client = await connectClient(server.url, transport);
       const missing = await client.callTool({ name: "fetch", arguments: { id: "no/such/page" } });
       expect(missing.isError).toBe(true);
@@ -70,8 +71,12 @@ for (const transport of ["streamable", "sse"] as const) {
       expect(toolText(badArgs)).toContain("query");
       const traversal = await client.callTool({ name: "fetch", arguments: { id: "../../../etc/passwd" } });
       expect(traversal.isError).toBe(true);
-      const unknownTool = await client.callTool({ name: "delete_everything", arguments: {} });
-      expect(unknownTool.isError).toBe(true);
+      // The spec's tools section: a tool the server does not have is a protocol error, Invalid params.
+      const unknownTool = await client.callTool({ name: "delete_everything", arguments: {} }).catch((error: unknown) => error);
+      expect(unknownTool).toBeInstanceOf(McpError);
+      expect((unknownTool as McpError).code).toBe(-32602);
+      // Its message says what exists, once: no "MCP error -32602:" of the server's own under the client's.
+      expect((unknownTool as McpError).message).toBe('MCP error -32602: Unknown tool "delete_everything": this server has the tools search and fetch');
       // The session still works afterwards.
       expect((await client.listTools()).tools.length).toBe(2);
       await client.close();

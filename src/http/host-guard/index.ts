@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { ErrorCode, errorResponse } from "../../mcp/jsonrpc.ts";
 
 export interface HostGuardOptions {
   /** Host names (without port) the server answers to, lowercase. IPv6 addresses without brackets. */
@@ -42,21 +43,32 @@ export function hostName(header: string): string {
  */
 export function hostGuard(options: HostGuardOptions): MiddlewareHandler {
   const hosts = new Set([...options.allowedHosts].map((host) => host.toLowerCase().replace(/^\[|\]$/g, "")));
-  const origins = new Set(options.allowedOrigins);
-  const anyOrigin = origins.has("*");
+  const originAllowed = originPolicy(options);
 
   return async function hostGuardMiddleware(c, next) {
     const host = c.req.header("host");
     const name = host === undefined ? "" : hostName(host);
     if (!hosts.has(name) && !(options.allowLoopback && isLoopbackHost(name))) {
-      return c.json(forbidden(`Host ${JSON.stringify((host ?? "").slice(0, 100))} is not allowed; add it to MCP_ALLOWED_HOSTS`), 403);
+      return forbidden(`Host ${JSON.stringify((host ?? "").slice(0, 100))} is not allowed; add it to MCP_ALLOWED_HOSTS`);
     }
     const origin = c.req.header("origin");
-    if (origin !== undefined && !anyOrigin && !origins.has(origin) && !(options.allowLoopback && isLoopbackOrigin(origin))) {
-      return c.json(forbidden(`Origin ${JSON.stringify(origin.slice(0, 100))} is not allowed; add it to MCP_ALLOWED_ORIGINS`), 403);
+    if (origin !== undefined && !originAllowed(origin)) {
+      return forbidden(`Origin ${JSON.stringify(origin.slice(0, 100))} is not allowed; add it to MCP_ALLOWED_ORIGINS`);
     }
     await next();
   };
+}
+
+/**
+ * Whether a browser origin may call the server: the configured origins (`*`
+ * for any), and with `allowLoopback` any http(s) origin on a loopback name.
+ * One policy for the DNS-rebinding check and for CORS, so a browser is
+ * never told "allowed" by one and refused by the other.
+ */
+export function originPolicy(options: Pick<HostGuardOptions, "allowedOrigins" | "allowLoopback">): (origin: string) => boolean {
+  const origins = new Set(options.allowedOrigins);
+  if (origins.has("*")) return () => true;
+  return (origin) => origins.has(origin) || (options.allowLoopback === true && isLoopbackOrigin(origin));
 }
 
 function isLoopbackOrigin(origin: string): boolean {
@@ -66,6 +78,6 @@ function isLoopbackOrigin(origin: string): boolean {
 }
 
 // A JSON-RPC error shape, so MCP clients show the reason instead of a bare status.
-function forbidden(message: string) {
-  return { jsonrpc: "2.0", error: { code: -32000, message: `Forbidden: ${message}` }, id: null };
+function forbidden(message: string): Response {
+  return errorResponse(403, ErrorCode.ConnectionClosed, `Forbidden: ${message}`);
 }
