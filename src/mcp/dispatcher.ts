@@ -173,7 +173,8 @@ export class McpDispatcher {
   async #callTool(params: Record<string, unknown>, context: RequestContext): Promise<Record<string, unknown>> {
     const { name, arguments: args } = params;
     if (typeof name !== "string") throw new McpError(ErrorCode.InvalidParams, "tools/call needs the name of a tool (a string)");
-    if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args))) {
+    // `null` is taken as none: some clients send it for a tool without arguments.
+    if (args !== undefined && args !== null && (typeof args !== "object" || Array.isArray(args))) {
       throw new McpError(ErrorCode.InvalidParams, "tools/call arguments must be an object");
     }
     if (!(TOOL_NAMES as readonly string[]).includes(name)) throw unknownTool(name);

@@ -388,26 +388,27 @@ describe("Streamable HTTP (/mcp)", () => {
     }
   });
 
-  test("tool calls with wrong arguments are tool errors, not protocol failures", async () => {
-    const calls = [
-      { name: "search", arguments: { query: 42 } },
-      { name: "search", arguments: { query: "x", limit: -1 } },
-      { name: "search", arguments: null },
-      { name: 42, arguments: {} },
-      { name: "fetch", arguments: { id: ["a"] } },
-      { name: "fetch", arguments: { id: "../../../etc/passwd" } },
-      { name: "nope", arguments: {} },
+  test("tool calls with wrong arguments are tool errors; calls that name no tool of ours are -32602", async () => {
+    const calls: [Record<string, unknown>, "tool error" | number][] = [
+      [{ name: "search", arguments: { query: 42 } }, "tool error"],
+      [{ name: "search", arguments: { query: "x", limit: -1 } }, "tool error"],
+      [{ name: "search", arguments: null }, "tool error"],
+      [{ name: "fetch", arguments: { id: ["a"] } }, "tool error"],
+      [{ name: "fetch", arguments: { id: "../../../etc/passwd" } }, "tool error"],
+      // The params break the call itself: Invalid params, with a plain message.
+      [{ name: 42, arguments: {} }, -32602],
+      [{ arguments: {} }, -32602],
+      [{ name: "search", arguments: ["q"] }, -32602],
+      [{ name: "nope", arguments: {} }, -32602],
     ];
-    for (const [i, params] of calls.entries()) {
+    for (const [i, [params, expected]] of calls.entries()) {
       const response = await session.post({ jsonrpc: "2.0", id: 100 + i, method: "tools/call", params });
       expect(response.status).toBe(200);
       const [message] = await messagesOf(response);
-      // A tool error (isError) a model can act on, or, where the params break
-      // the MCP schema itself, a JSON-RPC error. (SDK 1.32 reports those as
-      // -32603 rather than -32602: its Protocol parses params before any
-      // handler runs.) Never a crash, never file content.
       expect(message.id).toBe(100 + i);
-      expect(message.result?.isError === true || Number.isInteger(message.error?.code)).toBe(true);
+      const outcome = message.result?.isError === true ? "tool error" : message.error?.code;
+      expect({ params, outcome }).toEqual({ params, outcome: expected });
+      if (message.error) expect(message.error.message).not.toMatch(/invalid_type|"path"|zod/i);
       expect(JSON.stringify(message)).not.toContain("root:");
     }
   });

@@ -9,6 +9,9 @@
  * - `tools/call search` over the Hono corpus, the 64 relevance questions in
  *   rotation: the product against the same searches run in-process in a loop
  *   (`SearchIndex` from src/search, same pages, same limit).
+ * - Both again as MCP 2026-07-28 requests (stateless, `_meta` and
+ *   `Mcp-Method`/`Mcp-Name` on each), the path current clients take, and
+ *   with `MCP_STATELESS=true` for 2025 clients without sessions.
  *
  * Every contender runs as a separate compiled process on the same
  * certificate; they are idle while another is measured. Runs rotate through
@@ -29,7 +32,7 @@ import { productBinary, program } from "../lib/compile.ts";
 import { SEEDED_DIRECTORY, seededStore, startProduct, waitReady, type RunningProduct } from "../lib/fixtures.ts";
 import type { Item, Options } from "../lib/item.ts";
 import { reps } from "../lib/item.ts";
-import { MCP_HEADERS, call, endpoint, initializeBody, openSession, resultOf, sessionHeaders, toolCallBody, type Endpoint } from "../lib/mcp.ts";
+import { MCP_HEADERS, call, endpoint, initializeBody, modernHeaders, modernToolCallBody, openSession, resultOf, sessionHeaders, toolCallBody, type Endpoint } from "../lib/mcp.ts";
 import { naRow, ratioRow, type Row } from "../lib/report.ts";
 import { DOMAIN, HONO_JSON, ensureBinary, freePorts, newDir, say, sleep, spawnChild, type Child } from "../lib/runtime.ts";
 import { median, num, sample, show, type Sample } from "../lib/stats.ts";
@@ -59,16 +62,6 @@ function wrkText(s: Sample, results: WrkResult[]): string {
   return `${show(s)}, p50 ${num(median(results.map((r) => r.p50)))} ms, p99 ${num(median(results.map((r) => r.p99)))} ms`;
 }
 
-interface Preview {
-  name: string;
-  mode: "stateless" | "stateful-json";
-  label: string;
-  port: number;
-  child?: Child;
-  sessionId?: string;
-  ok: boolean;
-}
-
 export const throughput: Item = {
   name: "throughput",
   number: 4,
@@ -77,20 +70,18 @@ export const throughput: Item = {
     await ensureBinary("wrk");
     const product = await productBinary(options.binary);
     const [sdk, bare] = await Promise.all([program("sdk-per-request"), program("bare-tls")]);
-    const previewBinary = await program("preview").catch((error: Error) => {
-      say(`the previews do not build; leaving them out (${error.message.split("\n").slice(-2).join(" ")})`);
-      return undefined;
-    });
     const store = await seededStore();
     const pages = honoPages();
     const page = smallPage(pages);
     const fetchBody = toolCallBody("fetch", { id: page.id });
     const searchBodies = HONO_CASES.map((c, i) => toolCallBody("search", { query: c.question }, i + 2));
+    const modernFetchBody = modernToolCallBody("fetch", { id: page.id });
+    const modernSearchBodies = HONO_CASES.map((c, i) => modernToolCallBody("search", { query: c.question }, i + 2));
     const children: Child[] = [];
     const details: Record<string, unknown> = { page: { id: page.id, markdownChars: page.markdown.length }, productEnv: PRODUCT_LOAD_ENV };
 
     try {
-      const ports = (await freePorts(8)) as number[];
+      const ports = (await freePorts(6)) as number[];
       const tls = { certsDir: store.certsDir, directoryUrl: SEEDED_DIRECTORY };
       const stateful: RunningProduct = startProduct(product.path, { tls, docs: "hono", env: PRODUCT_LOAD_ENV, guard: true }, ports[0]!, ports[1]!);
       const statelessTry: RunningProduct = startProduct(product.path, { tls, docs: "hono", env: { ...PRODUCT_LOAD_ENV, MCP_STATELESS: "true" }, guard: true }, ports[2]!, ports[3]!);
@@ -126,40 +117,21 @@ export const throughput: Item = {
       writeFileSync(bareBodyPath, jsonAnswer + " ".repeat(Math.max(0, fetched.bytes - Buffer.byteLength(jsonAnswer))));
       const searched = await check(productAt, searchBodies[0]!, sessionHeaders(sessionId));
       resultOf(searched.text, searched.contentType);
+      // The 2026-07-28 path answers the same tool result, as plain JSON.
+      const modern = await check(productAt, modernFetchBody, modernHeaders("fetch"));
+      if (JSON.stringify(resultOf(modern.text, modern.contentType).structuredContent) !== JSON.stringify(toolResult.structuredContent)) {
+        throw new Error(`the 2026-07-28 answer differs from the session's: ${modern.text.slice(0, 300)}`);
+      }
 
       const certEnv = { BENCH_CERT: store.certPath, BENCH_KEY: store.keyPath };
       const sdkChild = spawnChild([sdk.path], { ...certEnv, BENCH_PORT: String(ports[4]), BENCH_TOOL_RESULT: toolResultPath }, { guard: true, name: "sdk" });
       const bareChild = spawnChild([bare.path], { ...certEnv, BENCH_PORT: String(ports[5]), BENCH_BODY: bareBodyPath }, { guard: true, name: "bare" });
       children.push(sdkChild, bareChild);
-      const previews: Preview[] = [
-        { name: "stateless-preview", mode: "stateless", label: "stateless preview (StatelessEndpoint wired)", port: ports[6]!, ok: false },
-        { name: "json-preview", mode: "stateful-json", label: "JSON-answer preview (sessions, enableJsonResponse)", port: ports[7]!, ok: false },
-      ];
-      if (previewBinary) {
-        for (const preview of previews) {
-          preview.child = spawnChild([previewBinary.path], { ...certEnv, BENCH_PORT: String(preview.port), BENCH_DOCS: HONO_JSON, BENCH_DOMAIN: DOMAIN, BENCH_MODE: preview.mode }, { guard: true, name: preview.name });
-          children.push(preview.child);
-        }
-      }
       const sdkAt = endpoint("https", ports[4]!);
       const bareAt = endpoint("https", ports[5]!);
       await waitReady({ child: sdkChild, port: ports[4]! }, sdkAt);
       await waitReady({ child: bareChild, port: ports[5]! }, bareAt);
       resultOf((await check(sdkAt, fetchBody, sessionHeaders())).text, "text/event-stream");
-      for (const preview of previews) {
-        if (!preview.child) continue;
-        try {
-          const at = endpoint("https", preview.port);
-          await waitReady({ child: preview.child, port: preview.port }, at);
-          if (preview.mode === "stateful-json") preview.sessionId = await openSession(at);
-          const answer = await check(at, fetchBody, sessionHeaders(preview.sessionId));
-          resultOf(answer.text, answer.contentType);
-          preview.ok = true;
-        } catch (error) {
-          say(`${preview.name} does not answer; leaving it out (${(error as Error).message.split("\n")[0]})`);
-        }
-      }
-
       const host = (port: number) => ({ Host: `${DOMAIN}:${port}` });
       const target = (port: number, headers: Record<string, string>, bodies: string[]): WrkTarget => ({
         url: `https://127.0.0.1:${port}/mcp`,
@@ -178,16 +150,12 @@ export const throughput: Item = {
         { key: "fetch:sdk-per-request", target: target(ports[4]!, sessionHeaders(), [fetchBody]), levels: CONCURRENCY },
       ];
       const searchRuns: Run[] = [{ key: "search:product", target: target(stateful.port, sessionHeaders(sessionId), searchBodies), levels: CONCURRENCY }];
+      fetchRuns.push({ key: "fetch:product-2026", target: target(stateful.port, modernHeaders("fetch"), [modernFetchBody]), levels: CONCURRENCY });
+      searchRuns.push({ key: "search:product-2026", target: target(stateful.port, modernHeaders("search"), modernSearchBodies), levels: CONCURRENCY });
       if (statelessWorks) {
         fetchRuns.push({ key: "fetch:product-stateless", target: target(statelessTry.port, sessionHeaders(), [fetchBody]), levels: CONCURRENCY });
         searchRuns.push({ key: "search:product-stateless", target: target(statelessTry.port, sessionHeaders(), searchBodies), levels: CONCURRENCY });
       }
-      // Previews are information for the proposed fixes: measured at 64 connections only.
-      for (const preview of previews.filter((p) => p.ok)) {
-        fetchRuns.push({ key: `fetch:${preview.name}`, target: target(preview.port, sessionHeaders(preview.sessionId), [fetchBody]), levels: [64] });
-        searchRuns.push({ key: `search:${preview.name}`, target: target(preview.port, sessionHeaders(preview.sessionId), searchBodies), levels: [64] });
-      }
-
       // The in-process comparison: the same pages, the same questions in the same rotation.
       const index = SearchIndex.build(pages);
       const questions = HONO_CASES.map((c) => c.question);
@@ -252,6 +220,11 @@ export const throughput: Item = {
           }),
         );
       }
+      rows.push(
+        ratioRow("throughput.2026.fetch.bare.c64", "4 fetch https c=64: MCP 2026-07-28 (stateless) vs bare Bun.serve TLS JSON", rps("fetch:product-2026@64"), rps("fetch:bare-tls@64"), { op: ">=", value: 0.5 }, { measuredText: text("fetch:product-2026@64") }),
+        ratioRow("throughput.2026.fetch.sdk.c64", "4 fetch https c=64: MCP 2026-07-28 vs SDK per-request server", rps("fetch:product-2026@64"), rps("fetch:sdk-per-request@64"), { op: ">=", value: 5 }, { measuredText: text("fetch:product-2026@64") }),
+        ratioRow("throughput.2026.search.c64", "4 search https c=64: MCP 2026-07-28 vs in-process loop", rps("search:product-2026@64"), inProcessSample, { op: ">=", value: 0.8 }, { measuredText: text("search:product-2026@64") }),
+      );
       if (statelessWorks) {
         rows.push(
           ratioRow("throughput.stateless.fetch.bare.c64", "4 fetch https c=64: MCP_STATELESS=true vs bare Bun.serve TLS JSON", rps("fetch:product-stateless@64"), rps("fetch:bare-tls@64"), { op: ">=", value: 0.5 }, { measuredText: text("fetch:product-stateless@64") }),
@@ -260,14 +233,6 @@ export const throughput: Item = {
         );
       } else {
         rows.push(naRow("throughput.stateless", "4 MCP_STATELESS=true (plain JSON, no session)", statelessVerdict));
-      }
-      for (const preview of previews.filter((p) => p.ok)) {
-        const note = `${preview.label}: not the product, a preview of a proposed change built from the product's own parts (scripts/bench/variants/preview.ts, BENCH_MODE=${preview.mode})`;
-        rows.push(
-          ratioRow(`throughput.${preview.name}.fetch.bare.c64`, `4 fetch https c=64: ${preview.label} vs bare`, rps(`fetch:${preview.name}@64`), rps("fetch:bare-tls@64"), undefined, { measuredText: text(`fetch:${preview.name}@64`), note }),
-          ratioRow(`throughput.${preview.name}.fetch.sdk.c64`, `4 fetch https c=64: ${preview.label} vs SDK per-request`, rps(`fetch:${preview.name}@64`), rps("fetch:sdk-per-request@64"), undefined, { measuredText: text(`fetch:${preview.name}@64`) }),
-          ratioRow(`throughput.${preview.name}.search.c64`, `4 search https c=64: ${preview.label} vs in-process loop`, rps(`search:${preview.name}@64`), inProcessSample, undefined, { measuredText: text(`search:${preview.name}@64`) }),
-        );
       }
       if (failures.length) rows.push(naRow("throughput.failures", "4 failed requests during the wrk runs", failures.join("; "), { op: "<=", value: 0 }, "0 failed"));
       details.runs = Object.fromEntries([...results.entries()].map(([key, rs]) => [key, rs.map(({ text: _, ...r }) => r)]));

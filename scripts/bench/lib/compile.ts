@@ -25,7 +25,7 @@ export function productBuildFlags(): string[] {
   return flags;
 }
 
-export type Program = "sdk-per-request" | "bare-tls" | "acme-order" | "preview";
+export type Program = "sdk-per-request" | "bare-tls" | "acme-order";
 
 export interface Compiled {
   path: string;
@@ -48,10 +48,9 @@ async function compile(entry: string, name: string): Promise<Compiled> {
   return { path: outfile, source: `bun build ${entry.replace(`${ROOT}/`, "")} ${productBuildFlags().join(" ")}`, sizeMiB: statSync(outfile).size / 2 ** 20, buildMs };
 }
 
-/** A baseline program of `scripts/bench/baselines/` (or a variant), compiled once per run. */
+/** A baseline program of `scripts/bench/baselines/`, compiled once per run. */
 export function program(name: Program): Promise<Compiled> {
-  let entry = join(BENCH_DIR, "baselines", `${name}.ts`);
-  if (!existsSync(entry)) entry = join(BENCH_DIR, "variants", `${name}.ts`);
+  const entry = join(BENCH_DIR, "baselines", `${name}.ts`);
   if (!compiled.has(name)) {
     say(`compiling ${name}`);
     compiled.set(name, compile(entry, name));

@@ -22,6 +22,20 @@ export function toolCallBody(name: string, args: Record<string, unknown>, id: nu
   return JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args } });
 }
 
+/** MCP 2026-07-28: the revision current clients speak, stateless, versioned per request. */
+export const MODERN_VERSION = "2026-07-28";
+
+/** A 2026-07-28 `tools/call`: the version and client capabilities in `_meta`. */
+export function modernToolCallBody(name: string, args: Record<string, unknown>, id: number | string = 2): string {
+  const _meta = { "io.modelcontextprotocol/protocolVersion": MODERN_VERSION, "io.modelcontextprotocol/clientCapabilities": {} };
+  return JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args, _meta } });
+}
+
+/** The headers a 2026-07-28 `tools/call` of `tool` carries. */
+export function modernHeaders(tool: string): Record<string, string> {
+  return { ...MCP_HEADERS, "MCP-Protocol-Version": MODERN_VERSION, "Mcp-Method": "tools/call", "Mcp-Name": tool };
+}
+
 /** Where a server listens and how to reach it: TLS trust and the name it serves. */
 export interface Endpoint {
   /** `http://127.0.0.1:<port>` or `https://127.0.0.1:<port>`. */
