@@ -8,7 +8,7 @@ import { mcpServerFactory } from "./mcp/server.ts";
 import { SessionRegistry } from "./mcp/sessions.ts";
 import { StatelessEndpoint } from "./mcp/stateless.ts";
 import { createApp, healthReport, isEventStream, MESSAGE_PATH, type AppOptions } from "./http/app.ts";
-import { canNotify, createStorage } from "./storage/create-storage.ts";
+import { createStorage } from "./storage/create-storage.ts";
 import { startHttpsServer, type HttpsServer, type HttpsServerOptions } from "./tls/https-server.ts";
 import { directoryUrl } from "./tls/directory.ts";
 import { createMetrics } from "./metrics/index.ts";
@@ -92,7 +92,7 @@ export async function startServer(config: Config, logger: Logger, tuning: Tuning
 }
 
 async function startWithTls(config: Config, domains: string[], logger: Logger, tuning: Tuning): Promise<RunningServer> {
-  const storage = await createStorage({
+  const { storage, notifier } = await createStorage({
     storage: config.storage,
     certsDir: config.certsDir,
     namespace: config.storageNamespace,
@@ -128,8 +128,8 @@ async function startWithTls(config: Config, domains: string[], logger: Logger, t
   app = createApp({ ...parts.appOptions, certificate: () => https.certificates.status() });
   // With shared storage, another replica's renewal arrives at once (the
   // certificate manager also polls storage, for when a message is missed).
-  const unsubscribe = canNotify(storage)
-    ? storage.subscribe((name) => {
+  const unsubscribe = notifier
+    ? notifier.subscribe((name) => {
         if (name === primary) void https.certificates.reload().catch((error) => logger.warn("could not reload the certificate", { error }));
       })
     : undefined;
@@ -148,7 +148,7 @@ async function startWithTls(config: Config, domains: string[], logger: Logger, t
       await parts.drain(deadlineMs);
       await parts.stop();
       await https.stop();
-      await (storage as { close?: () => Promise<void> | void }).close?.();
+      await storage.close();
     },
     async reload() {
       await parts.reload();

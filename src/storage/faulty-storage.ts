@@ -89,4 +89,8 @@ export class FaultyStorage implements Storage {
   tryLock(name: string, ttlMs: number): Promise<Lock | undefined> {
     return this.#inner.tryLock(name, ttlMs);
   }
+
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
 }

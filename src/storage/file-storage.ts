@@ -18,15 +18,23 @@ import { hostname } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { syncDirectory, writeFileAtomic, writeNewFile } from "./atomic-file.ts";
 import type { BundleFile, Lock, Storage, StoreOptions } from "./storage.ts";
-import { keyProblem, MAX_KEY_LENGTH, MAX_SEGMENT_LENGTH, SEGMENT } from "./keys.ts";
-
-export { MAX_KEY_LENGTH, MAX_SEGMENT_LENGTH } from "./keys.ts";
+import {
+  ATOMIC_TEMP,
+  BUNDLE_DIRECTORY_SUFFIX,
+  checkBundle,
+  checkKey,
+  checkName,
+  checkTtl,
+  checkValue,
+  couldPrefixKey,
+  isReservedTopSegment,
+  LOCKS_DIRECTORY,
+  SEGMENT,
+} from "./keys.ts";
 
 /** Old bundle versions kept after a commit, for slow readers and for a manual roll-back. */
 export const OLD_BUNDLE_VERSIONS = 2;
 
-const LOCKS_DIR = "locks";
-const BUNDLE_DIR_SUFFIX = ".d";
 const CURRENT = "current";
 const CURRENT_TMP = "current.tmp";
 /** `<15-digit epoch ms>-<8 hex>`: names sort in commit order, so pruning can keep the newest. */
@@ -34,8 +42,6 @@ const VERSION = /^\d{15}-[0-9a-f]{8}$/;
 /** A version being written: `.partial-<version>-<pid>-<host>`, renamed to `<version>` once complete. */
 const PARTIAL = /^\.partial-(\d{15}-[0-9a-f]{8})-(\d+)-(.*)$/;
 const TRASH_PREFIX = ".trash-";
-/** The temporary names `writeFileAtomic` uses: `.<name>.<pid>.<8 hex>.tmp`. */
-const ATOMIC_TEMP = /^\..+\.\d+\.[0-9a-f]{8}\.tmp$/;
 /** A `.partial-` directory whose writer we cannot see die (another host, reused pid) is abandoned after this. */
 const ABANDONED_AFTER_MS = 60 * 60 * 1000;
 /** How often `loadBundle` starts over when the version it resolved is pruned under it. */
@@ -66,10 +72,8 @@ const HOST_TAG = HOST.replace(/[^A-Za-z0-9.-]/g, "_").slice(0, 64) || "unknown";
  *   and other programs expect them;
  * - a lock `<name>` is the file `<root>/locks/<name>.lock`.
  *
- * Segments are limited to {@link MAX_SEGMENT_LENGTH} characters (file-name
- * limits). Keys whose first segment is `locks` or ends in `.d`, and keys whose
- * last segment looks like an atomic-write temporary file, are reserved and
- * refused with a TypeError like malformed keys. A root-level key that equals
+ * Keys follow `keys.ts` (which reserves the names this layout uses for
+ * itself: `locks/`, `*.d/` and temporary-file names). A root-level key that equals
  * a bundle's stable path (`docs.example.com.cert.pem`) is not refused but
  * collides with that link: do not use such keys. As on any filesystem, `a`
  * and `a/b` cannot both be keys (storing the second then throws).
@@ -108,7 +112,7 @@ export class FileStorage implements Storage {
 
   async store(key: string, value: string, options: StoreOptions = {}): Promise<void> {
     const path = this.#keyPath(key);
-    if (typeof value !== "string") throw new TypeError(`value of ${JSON.stringify(key)} must be a string`);
+    checkValue(key, value);
     await this.#ensureDirectory(dirname(path));
     await writeFileAtomic(path, value, options.secret ? SECRET_MODE : FILE_MODE);
   }
@@ -134,18 +138,11 @@ export class FileStorage implements Storage {
    * (`../`, `a//`) resolves `[]` rather than throwing.
    */
   async list(prefix: string): Promise<string[]> {
-    if (typeof prefix !== "string") throw new TypeError("list prefix must be a string");
+    if (!couldPrefixKey(prefix)) return [];
+    // Walk only the directory the prefix already names.
     const slash = prefix.lastIndexOf("/");
-    let start: string[] = [];
-    if (slash > 0) {
-      // Walk only the directory the prefix already names; it must itself be a key path, or nothing can match.
-      const directory = prefix.slice(0, slash);
-      if (keyProblem(directory) !== undefined) return [];
-      start = directory.split("/");
-      if (isReservedTopLevel(start[0]!)) return [];
-    }
     const keys: string[] = [];
-    await this.#walk(start, keys);
+    await this.#walk(slash === -1 ? [] : prefix.slice(0, slash).split("/"), keys);
     return keys.filter((key) => key.startsWith(prefix));
   }
 
@@ -207,20 +204,8 @@ export class FileStorage implements Storage {
    * error before the commit, after which the previous bundle is still current.
    */
   async storeBundle(name: string, files: Record<string, BundleFile>): Promise<void> {
+    const entries = checkBundle(name, files);
     const directory = this.#bundleDirectory(name);
-    const entries = Object.entries(files);
-    if (entries.length === 0) throw new TypeError(`bundle ${JSON.stringify(name)} has no files`);
-    for (const [file, content] of entries) {
-      singleSegment(file, "bundle file name");
-      if (file === "d" || file.endsWith(BUNDLE_DIR_SUFFIX)) {
-        // Its stable path `<name>.<file>` would be a bundle directory's name.
-        throw new TypeError(`bundle file name ${JSON.stringify(file)} is reserved: it must not end in "${BUNDLE_DIR_SUFFIX}"`);
-      }
-      if (name.length + 1 + file.length > MAX_SEGMENT_LENGTH) {
-        throw new TypeError(`bundle ${JSON.stringify(name)}: stable path "${name}.${file}" is longer than ${MAX_SEGMENT_LENGTH} characters`);
-      }
-      if (typeof content?.data !== "string") throw new TypeError(`bundle file ${JSON.stringify(file)} must have string data`);
-    }
 
     const previous = this.#bundleQueues.get(name) ?? Promise.resolve();
     const run = previous.then(() => this.#commitBundle(name, directory, entries));
@@ -244,11 +229,9 @@ export class FileStorage implements Storage {
    * positive number, or any I/O error.
    */
   async tryLock(name: string, ttlMs: number): Promise<Lock | undefined> {
-    singleSegment(name, "lock name");
-    if (typeof ttlMs !== "number" || !Number.isFinite(ttlMs) || ttlMs <= 0) {
-      throw new RangeError(`lock ttl must be a positive number of milliseconds, got ${String(ttlMs)}`);
-    }
-    const directory = join(this.#root, LOCKS_DIR);
+    checkName(name, "lock name");
+    checkTtl(ttlMs);
+    const directory = join(this.#root, LOCKS_DIRECTORY);
     await this.#ensureDirectory(directory);
     const path = join(directory, `${name}.lock`);
     const token = crypto.randomUUID();
@@ -259,21 +242,17 @@ export class FileStorage implements Storage {
     return undefined;
   }
 
+  /** Nothing is held open between calls. */
+  async close(): Promise<void> {}
+
   #keyPath(key: string): string {
-    const segments = segmentsOf(key, "storage key");
-    const shown = JSON.stringify(key);
-    if (isReservedTopLevel(segments[0]!)) {
-      throw new TypeError(`storage key ${shown} is reserved: "${LOCKS_DIR}/" holds locks and "*${BUNDLE_DIR_SUFFIX}/" bundles`);
-    }
-    if (ATOMIC_TEMP.test(segments[segments.length - 1]!)) {
-      throw new TypeError(`storage key ${shown} is reserved: it has the form of a temporary file`);
-    }
-    return join(this.#root, ...segments);
+    checkKey(key);
+    return join(this.#root, ...key.split("/"));
   }
 
   #bundleDirectory(name: string): string {
-    singleSegment(name, "bundle name");
-    return join(this.#root, name + BUNDLE_DIR_SUFFIX);
+    checkName(name, "bundle name");
+    return join(this.#root, name + BUNDLE_DIRECTORY_SUFFIX);
   }
 
   /**
@@ -301,7 +280,7 @@ export class FileStorage implements Storage {
     }
     for (const entry of entries) {
       const name = entry.name;
-      if (segments.length === 0 && isReservedTopLevel(name)) continue;
+      if (segments.length === 0 && isReservedTopSegment(name)) continue;
       if (!SEGMENT.test(name) || name === "." || name === "..") continue;
       let kind;
       try {
@@ -737,28 +716,7 @@ async function entryKind(directory: string, entry: Dirent): Promise<"file" | "di
 
 function stableTarget(name: string, file: string): string {
   // Relative, so the whole directory can be moved or mounted elsewhere.
-  return `${name}${BUNDLE_DIR_SUFFIX}/${CURRENT}/${file}`;
-}
-
-function isReservedTopLevel(segment: string): boolean {
-  return segment === LOCKS_DIR || segment.endsWith(BUNDLE_DIR_SUFFIX);
-}
-
-/** @throws TypeError unless `key` is a valid key path. */
-function segmentsOf(key: unknown, what: string): string[] {
-  if (typeof key !== "string") throw new TypeError(`${what} must be a string`);
-  const problem = keyProblem(key);
-  if (problem !== undefined) {
-    const shown = JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key);
-    throw new TypeError(`invalid ${what} ${shown}: ${problem}`);
-  }
-  return key.split("/");
-}
-
-/** @throws TypeError unless `name` is a valid key of one segment. */
-function singleSegment(name: unknown, what: string): void {
-  const segments = segmentsOf(name, what);
-  if (segments.length !== 1) throw new TypeError(`invalid ${what} ${JSON.stringify(name)}: must not contain /`);
+  return `${name}${BUNDLE_DIRECTORY_SUFFIX}/${CURRENT}/${file}`;
 }
 
 /** "Not there": missing, a path component that is a file, or a directory where a value was expected. */

@@ -1,8 +1,7 @@
 import { RedisClient } from "bun";
+import type { BundleNotifier, SubscribeOptions } from "./notifier.ts";
 import type { BundleFile, Lock, Storage, StoreOptions } from "./storage.ts";
-import { keyProblem, MAX_KEY_LENGTH, MAX_SEGMENT_LENGTH, SEGMENT } from "./keys.ts";
-
-export { MAX_KEY_LENGTH, MAX_SEGMENT_LENGTH } from "./keys.ts";
+import { checkBundle, checkKey, checkName, checkTtl, checkValue, couldPrefixKey, keyProblem, SEGMENT } from "./keys.ts";
 
 /** Default for {@link RedisStorageOptions.namespace}. */
 export const DEFAULT_NAMESPACE = "mcp-server";
@@ -11,8 +10,6 @@ export const DEFAULT_TIMEOUT_MS = 5_000;
 /** Default for {@link RedisStorageOptions.healthCheckMs}. */
 export const DEFAULT_HEALTH_CHECK_MS = 10_000;
 
-/** Characters a key can have: a prefix with any other character matches no key. */
-const KEY_CHARACTERS = /^[A-Za-z0-9._@/-]*$/;
 /** No `:` (it separates the parts of Redis keys) and nothing SCAN's MATCH would read as a pattern. */
 const NAMESPACE = /^[A-Za-z0-9._@-]{1,100}$/;
 const ENCRYPTED_PREFIX = "enc:";
@@ -92,14 +89,6 @@ export interface RedisStorageOptions {
   healthCheckMs?: number;
 }
 
-/** Options of {@link RedisStorage.subscribe}. */
-export interface SubscribeOptions {
-  /** Trouble with the subscription (it keeps reconnecting), or an exception thrown by `onBundle`. */
-  onError?: (error: unknown) => void;
-  /** Called each time the subscription is (re-)established; handy for logs and tests. */
-  onReady?: () => void;
-}
-
 /**
  * Redis could not be reached, or did not answer in time, or the connection
  * broke during the call. The operation's outcome is then unknown: a write
@@ -132,8 +121,8 @@ export class RedisDecryptionError extends Error {
  * - after each `storeBundle`, `bundle:<name>` is published on `<ns>:events`
  *   (see {@link subscribe}).
  *
- * Keys, bundle names, file names and lock names follow the rules of the
- * `Storage` interface (as `FileStorage` checks them): TypeError otherwise.
+ * Keys, bundle names, file names and lock names follow `keys.ts`, as for
+ * `FileStorage`: TypeError otherwise.
  *
  * Values are stored as they are, except secret ones when an
  * `encryptionKey` is set (`enc:v1:<iv>:<ciphertext>`), and plain values that
@@ -150,7 +139,7 @@ export class RedisDecryptionError extends Error {
  * Redis must be private: anyone who can reach it can read the certificate
  * and (without `encryptionKey`) its private key, and take the locks.
  */
-export class RedisStorage implements Storage {
+export class RedisStorage implements Storage, BundleNotifier {
   readonly description: string;
   readonly namespace: string;
   readonly #connection: Connection;
@@ -184,7 +173,7 @@ export class RedisStorage implements Storage {
 
   /** Resolves `undefined` when the key does not exist. @throws RedisDecryptionError for an encrypted value that cannot be decrypted. */
   async load(key: string): Promise<string | undefined> {
-    checkKey(key, "storage key");
+    checkKey(key);
     const stored = await this.#connection.send("GET", [this.#kvKey(key)]);
     if (stored === null || stored === undefined) return undefined;
     return await this.#decode(String(stored), kvContext(key));
@@ -192,15 +181,15 @@ export class RedisStorage implements Storage {
 
   /** `SET`: atomic. With `secret: true` and an `encryptionKey`, the value is stored encrypted. */
   async store(key: string, value: string, options: StoreOptions = {}): Promise<void> {
-    checkKey(key, "storage key");
-    if (typeof value !== "string") throw new TypeError(`value of ${JSON.stringify(key)} must be a string`);
+    checkKey(key);
+    checkValue(key, value);
     const encoded = await this.#encode(value, options.secret === true, kvContext(key));
     await this.#connection.send("SET", [this.#kvKey(key), encoded]);
   }
 
   /** Idempotent. */
   async delete(key: string): Promise<void> {
-    checkKey(key, "storage key");
+    checkKey(key);
     await this.#connection.send("DEL", [this.#kvKey(key)]);
   }
 
@@ -211,8 +200,7 @@ export class RedisStorage implements Storage {
    * stored or deleted during the call may or may not be listed.
    */
   async list(prefix: string): Promise<string[]> {
-    if (typeof prefix !== "string") throw new TypeError("list prefix must be a string");
-    if (prefix.length > MAX_KEY_LENGTH || !KEY_CHARACTERS.test(prefix)) return [];
+    if (!couldPrefixKey(prefix)) return [];
     const base = this.#kvKey("");
     // Neither the namespace nor the prefix can hold a glob character (* ? [ ] \), so MATCH needs no escaping.
     const pattern = `${base}${prefix}*`;
@@ -236,7 +224,7 @@ export class RedisStorage implements Storage {
    * @throws RedisDecryptionError for a secret file that cannot be decrypted.
    */
   async loadBundle(name: string): Promise<Record<string, string> | undefined> {
-    checkSingleSegment(name, "bundle name");
+    checkName(name, "bundle name");
     const reply = (await this.#connection.send("HGETALL", [this.#bundleKey(name)])) as Record<string, string> | string[] | null;
     const entries = hashEntries(reply);
     if (entries.length === 0) return undefined;
@@ -256,13 +244,7 @@ export class RedisStorage implements Storage {
    * is intact unless the script was already running (then it completed).
    */
   async storeBundle(name: string, files: Record<string, BundleFile>): Promise<void> {
-    checkSingleSegment(name, "bundle name");
-    const entries = Object.entries(files ?? {});
-    if (entries.length === 0) throw new TypeError(`bundle ${JSON.stringify(name)} has no files`);
-    for (const [file, content] of entries) {
-      checkSingleSegment(file, "bundle file name");
-      if (typeof content?.data !== "string") throw new TypeError(`bundle file ${JSON.stringify(file)} must have string data`);
-    }
+    const entries = checkBundle(name, files);
     const encoded = await Promise.all(entries.map(([file, content]) => this.#encode(content.data, content.secret === true, bundleContext(name, file))));
     const fields = entries.flatMap(([file], i) => [file, encoded[i]!]);
     await this.#connection.send("EVAL", [
@@ -286,10 +268,8 @@ export class RedisStorage implements Storage {
    * applied: that lock then expires after `ttlMs`).
    */
   async tryLock(name: string, ttlMs: number): Promise<Lock | undefined> {
-    checkSingleSegment(name, "lock name");
-    if (typeof ttlMs !== "number" || !Number.isFinite(ttlMs) || ttlMs <= 0) {
-      throw new RangeError(`lock ttl must be a positive number of milliseconds, got ${String(ttlMs)}`);
-    }
+    checkName(name, "lock name");
+    checkTtl(ttlMs);
     const ttl = String(Math.ceil(ttlMs));
     const key = `${this.namespace}:lock:${name}`;
     const token = crypto.randomUUID();
@@ -299,10 +279,8 @@ export class RedisStorage implements Storage {
   }
 
   /**
-   * Not part of `Storage` (check `"subscribe" in storage` before using it):
-   * calls `onBundle(name)` soon after any replica (this one included) stores
-   * bundle `name` in this namespace, so a replica can load the new
-   * certificate at once instead of at its next poll.
+   * The `BundleNotifier`: calls `onBundle(name)` soon after any replica
+   * (this one included) stores bundle `name` in this namespace.
    *
    * Uses a connection of its own, opened in the background. When it breaks
    * (Redis restarted, network trouble, or a failed health-check ping) it is
@@ -342,8 +320,8 @@ export class RedisStorage implements Storage {
     };
   }
 
-  /** Not part of `Storage`: closes the connections. Calls made afterwards reject; subscriptions end. Idempotent. */
-  close(): void {
+  /** Closes the connections. Calls made afterwards reject; subscriptions end. Idempotent. */
+  async close(): Promise<void> {
     this.#closed = true;
     this.#listeners.clear();
     this.#subscriber?.stop();
@@ -745,22 +723,6 @@ function redactUrl(url: string): string {
   }
   const user = parsed.username ? `${parsed.username}@` : "";
   return `${parsed.protocol}//${user}${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}`;
-}
-
-/** @throws TypeError unless `key` is a valid key path. */
-function checkKey(key: unknown, what: string): asserts key is string {
-  if (typeof key !== "string") throw new TypeError(`${what} must be a string`);
-  const problem = keyProblem(key);
-  if (problem !== undefined) {
-    const shown = JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key);
-    throw new TypeError(`invalid ${what} ${shown}: ${problem}`);
-  }
-}
-
-/** @throws TypeError unless `name` is a valid key of one segment. */
-function checkSingleSegment(name: unknown, what: string): asserts name is string {
-  checkKey(name, what);
-  if (name.includes("/")) throw new TypeError(`invalid ${what} ${JSON.stringify(name)}: must not contain /`);
 }
 
 /** What a secret value is bound to (AES-GCM associated data): its place, without the namespace. */

@@ -60,51 +60,12 @@ function versionsOf(root: string, name: string): string[] {
 }
 
 describe("FileStorage keys", () => {
-  test("stores and loads values, nested keys included, and overwrites", async () => {
+  test("a key a/b/c is the file <root>/a/b/c; the description is the root", async () => {
     const { root } = await freshRoot();
     const storage = new FileStorage(root);
     expect(storage.description).toBe(root);
     await storage.store("challenges/tok_en-1", "proof");
-    await storage.store("acme/acme-v02.api.letsencrypt.org-directory/user@example.com.json", "{\"k\":1}", { secret: true });
-    await storage.store("plain", "héllo ✓\n");
-    expect(await storage.load("challenges/tok_en-1")).toBe("proof");
-    expect(await storage.load("acme/acme-v02.api.letsencrypt.org-directory/user@example.com.json")).toBe("{\"k\":1}");
-    expect(await storage.load("plain")).toBe("héllo ✓\n");
-    await storage.store("plain", "");
-    expect(await storage.load("plain")).toBe("");
     expect(readFileSync(join(root, "challenges", "tok_en-1"), "utf8")).toBe("proof");
-  });
-
-  test("load resolves undefined for missing keys, including under a file and at a directory", async () => {
-    const { root } = await freshRoot();
-    const storage = new FileStorage(root);
-    expect(await storage.load("missing")).toBeUndefined(); // root itself missing
-    await storage.store("a/b", "x");
-    expect(await storage.load("a/c")).toBeUndefined();
-    expect(await storage.load("a/b/c")).toBeUndefined(); // ENOTDIR
-    expect(await storage.load("a")).toBeUndefined(); // a directory is no value
-  });
-
-  test("rejects malformed and reserved keys with a TypeError, touching nothing", async () => {
-    const { parent, root } = await freshRoot();
-    const storage = new FileStorage(root);
-    const bad = [
-      "../x", "/abs", "a//b", "a/./b", "a/../b", "a b", "", "a/", ".", "..", "a\\b", "é", "a\nb",
-      "x".repeat(513), "y".repeat(201), `a/${"z".repeat(201)}`, "locks/x.lock", "foo.d/cert.pem", "x.d", "dir/.name.123.abcdef12.tmp",
-    ];
-    for (const key of bad) {
-      await expect(storage.store(key, "v")).rejects.toThrow(TypeError);
-      await expect(storage.load(key)).rejects.toThrow(TypeError);
-      await expect(storage.delete(key)).rejects.toThrow(TypeError);
-    }
-    await expect(storage.store(42 as unknown as string, "v")).rejects.toThrow(TypeError);
-    expect(existsSync(join(parent, "x"))).toBe(false);
-    expect(existsSync(root)).toBe(false);
-    // The longest allowed key still works.
-    const longest = `${"a".repeat(200)}/${"b".repeat(200)}/${"c".repeat(110)}`;
-    expect(longest).toHaveLength(512);
-    await storage.store(longest, "ok");
-    expect(await storage.load(longest)).toBe("ok");
   });
 
   test("creates directories 0700, secret files 0600, other files 0644", async () => {
@@ -124,15 +85,11 @@ describe("FileStorage keys", () => {
     expect(mode(join(root, "acme", "dir", "account.key"))).toBe(0o644);
   });
 
-  test("delete is idempotent", async () => {
+  test("deleting the name of a directory leaves the directory alone", async () => {
     const { root } = await freshRoot();
     const storage = new FileStorage(root);
-    await storage.delete("never/existed"); // root missing
     await storage.store("challenges/t", "x");
     await storage.delete("challenges/t");
-    expect(await storage.load("challenges/t")).toBeUndefined();
-    await storage.delete("challenges/t");
-    await storage.delete("challenges/t/under-a-missing-file");
     await storage.delete("challenges"); // a directory is no key
     expect(existsSync(join(root, "challenges"))).toBe(true);
   });
@@ -150,26 +107,6 @@ describe("FileStorage keys", () => {
 });
 
 describe("FileStorage list", () => {
-  test("lists keys recursively by string prefix", async () => {
-    const { root } = await freshRoot();
-    const storage = new FileStorage(root);
-    const keys = ["acme/dir1/account.json", "acme/dir1/account.key", "acme/dir2/account.json", "challenges/abc", "challenges/abd", "top"];
-    for (const key of keys) await storage.store(key, key);
-    expect((await storage.list("")).sort()).toEqual(keys);
-    expect((await storage.list("acme/")).sort()).toEqual(keys.slice(0, 3));
-    expect((await storage.list("acme/dir1/")).sort()).toEqual(keys.slice(0, 2));
-    expect((await storage.list("acme/dir")).sort()).toEqual(keys.slice(0, 3));
-    expect((await storage.list("challenges/ab")).sort()).toEqual(["challenges/abc", "challenges/abd"]);
-    expect((await storage.list("challenges/abc")).sort()).toEqual(["challenges/abc"]);
-    expect((await storage.list("t")).sort()).toEqual(["top"]);
-    expect(await storage.list("missing/")).toEqual([]);
-    expect(await storage.list("../")).toEqual([]);
-    expect(await storage.list("a//")).toEqual([]);
-    expect(await storage.list("/acme")).toEqual([]);
-    expect(await storage.list("locks/")).toEqual([]);
-    expect(await new FileStorage(join(root, "nowhere")).list("")).toEqual([]);
-  });
-
   test("leaves out bundles, locks, symlinks and temporary files", async () => {
     const { root } = await freshRoot();
     const storage = new FileStorage(root);
@@ -256,22 +193,6 @@ describe("FileStorage bundles", () => {
     renameSync(root, moved);
     expect(readFileSync(join(moved, "c.example.key.pem"), "utf8")).toBe("key 1");
     expect((await new FileStorage(moved).loadBundle("c.example"))?.["cert.pem"]).toBe("cert 1");
-  });
-
-  test("rejects invalid bundle names, file names and empty bundles", async () => {
-    const { root } = await freshRoot();
-    const storage = new FileStorage(root);
-    for (const name of ["a/b", "../x", "", "a b", ".."]) {
-      await expect(storage.storeBundle(name, bundle(1))).rejects.toThrow(TypeError);
-      await expect(storage.loadBundle(name)).rejects.toThrow(TypeError);
-    }
-    await expect(storage.storeBundle("x", {})).rejects.toThrow(TypeError);
-    await expect(storage.storeBundle("x", { "a/b": { data: "" } })).rejects.toThrow(TypeError);
-    await expect(storage.storeBundle("x", { "../key.pem": { data: "" } })).rejects.toThrow(TypeError);
-    await expect(storage.storeBundle("x", { d: { data: "" } })).rejects.toThrow(TypeError);
-    await expect(storage.storeBundle("x", { "a.d": { data: "" } })).rejects.toThrow(TypeError);
-    await expect(storage.storeBundle("x".repeat(195), { "cert.pem": { data: "" } })).rejects.toThrow(TypeError);
-    expect(existsSync(root)).toBe(false);
   });
 
   test("loadBundle never mixes versions while another task keeps swapping", async () => {
@@ -419,14 +340,11 @@ describe("FileStorage locks", () => {
     writeFileSync(lockPath(root, name), typeof record === "string" ? record : JSON.stringify(record), { mode: 0o600 });
   }
 
-  test("a held lock is not taken again until released", async () => {
+  test("a lock file records its holder and lease, owner-only, and goes with release", async () => {
     const { root } = await freshRoot();
     const storage = new FileStorage(root);
     const lock = await storage.tryLock("issue-docs.example.com", 10_000);
     expect(lock?.name).toBe("issue-docs.example.com");
-    expect(await storage.tryLock("issue-docs.example.com", 10_000)).toBeUndefined();
-    expect(await new FileStorage(root).tryLock("issue-docs.example.com", 10_000)).toBeUndefined();
-    expect(await storage.tryLock("other", 10_000)).toBeDefined();
 
     const record = JSON.parse(readFileSync(lockPath(root, "issue-docs.example.com"), "utf8")) as Record<string, unknown>;
     expect(Object.keys(record).sort()).toEqual(["bootId", "expiresAt", "hostname", "pid", "token"]);
@@ -439,34 +357,6 @@ describe("FileStorage locks", () => {
 
     await lock!.release();
     expect(existsSync(lockPath(root, "issue-docs.example.com"))).toBe(false);
-    await lock!.release(); // idempotent
-    expect(await lock!.renew()).toBe(false);
-    const again = await storage.tryLock("issue-docs.example.com", 10_000);
-    expect(again).toBeDefined();
-    await again!.release();
-  });
-
-  test("only one of many concurrent takers wins", async () => {
-    const { root } = await freshRoot();
-    const locks = await Promise.all(Array.from({ length: 12 }, () => new FileStorage(root).tryLock("race", 10_000)));
-    expect(locks.filter(Boolean)).toHaveLength(1);
-  });
-
-  test("an expired lease is taken over; the old holder can neither renew nor release it", async () => {
-    const { root } = await freshRoot();
-    const storage = new FileStorage(root);
-    const first = await storage.tryLock("lease", 40);
-    expect(first).toBeDefined();
-    await Bun.sleep(80);
-    const second = await storage.tryLock("lease", 10_000);
-    expect(second).toBeDefined();
-    expect(await first!.renew()).toBe(false);
-    await first!.release();
-    expect(existsSync(lockPath(root, "lease"))).toBe(true);
-    expect(await storage.tryLock("lease", 10_000)).toBeUndefined();
-    expect(await second!.renew()).toBe(true);
-    await second!.release();
-    expect(existsSync(lockPath(root, "lease"))).toBe(false);
   });
 
   test("only one of many concurrent breakers of a stale lock wins", async () => {
@@ -570,13 +460,6 @@ describe("FileStorage locks", () => {
     await rm(lockPath(root, "mine2"));
     expect(await other!.renew()).toBe(false);
     await other!.release();
-  });
-
-  test("rejects invalid names and ttls", async () => {
-    const { root } = await freshRoot();
-    const storage = new FileStorage(root);
-    for (const name of ["a/b", "../x", "", "a b"]) await expect(storage.tryLock(name, 1000)).rejects.toThrow(TypeError);
-    for (const ttl of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) await expect(storage.tryLock("x", ttl)).rejects.toThrow(RangeError);
   });
 
   /** Starts four racer processes at the same moment; resolves what each printed, once all have exited. */

@@ -67,27 +67,10 @@ function bundle(marker: number | string) {
 }
 
 describe("RedisStorage: keys and values", () => {
-  test("store, load, overwrite, delete", async () => {
-    const storage = open();
-    expect(await storage.load("acme/dir/account.json")).toBeUndefined();
-    await storage.store("acme/dir/account.json", '{"url":"a"}');
-    expect(await storage.load("acme/dir/account.json")).toBe('{"url":"a"}');
-    await storage.store("acme/dir/account.json", '{"url":"b"}', { secret: true });
-    expect(await storage.load("acme/dir/account.json")).toBe('{"url":"b"}');
-    await storage.delete("acme/dir/account.json");
-    expect(await storage.load("acme/dir/account.json")).toBeUndefined();
-    await storage.delete("acme/dir/account.json"); // idempotent
-    await storage.delete("never/there");
-  });
-
-  test("values come back exactly: empty, unicode, newlines, large, and ones that look like markers", async () => {
+  test("a plain value that looks like ciphertext is stored marked, so it is never decrypted; others as they are", async () => {
     const storage = open();
     const values = ["", "ünïcödé ✓ 🔐", "line 1\r\nline 2\n", "x".repeat(1 << 20), "enc:v1:AAAA:BBBB", "raw:hello", "enc:", "raw:"];
-    for (const [i, value] of values.entries()) {
-      await storage.store(`v/${i}`, value);
-      expect(await storage.load(`v/${i}`)).toBe(value);
-    }
-    // A plain value that looks like ciphertext is marked, so it is never decrypted.
+    for (const [i, value] of values.entries()) await storage.store(`v/${i}`, value);
     expect(await rawGet(`${storage.namespace}:kv:v/4`)).toBe("raw:enc:v1:AAAA:BBBB");
     expect(await rawGet(`${storage.namespace}:kv:v/1`)).toBe("ünïcödé ✓ 🔐");
   });
@@ -96,33 +79,6 @@ describe("RedisStorage: keys and values", () => {
     const storage = open();
     await storage.store("challenges/tok-1", "key-authorization");
     expect(await rawGet(`${storage.namespace}:kv:challenges/tok-1`)).toBe("key-authorization");
-  });
-
-  test("invalid keys, names and values are refused with a TypeError, before any I/O", async () => {
-    const storage = open({ url: "redis://127.0.0.1:1" }); // nothing listens there: only validation can answer
-    const bad = ["", "/abs", "a//b", "a/", "../x", "a/../b", "a/./b", ".", "..", "a b", "a:b", "a*", "é", "a\\b", "x".repeat(513), `${"y".repeat(201)}/z`];
-    for (const key of bad) {
-      await expect(storage.load(key)).rejects.toBeInstanceOf(TypeError);
-      await expect(storage.store(key, "v")).rejects.toBeInstanceOf(TypeError);
-      await expect(storage.delete(key)).rejects.toBeInstanceOf(TypeError);
-      await expect(storage.loadBundle(key)).rejects.toBeInstanceOf(TypeError);
-      await expect(storage.storeBundle(key, bundle(1))).rejects.toBeInstanceOf(TypeError);
-      await expect(storage.tryLock(key, 1_000)).rejects.toBeInstanceOf(TypeError);
-    }
-    for (const name of ["a/b", "certs/x"]) {
-      await expect(storage.loadBundle(name)).rejects.toBeInstanceOf(TypeError);
-      await expect(storage.tryLock(name, 1_000)).rejects.toBeInstanceOf(TypeError);
-      await expect(storage.storeBundle("ok", { [name]: { data: "x" } })).rejects.toBeInstanceOf(TypeError);
-    }
-    await expect(storage.load(42 as unknown as string)).rejects.toBeInstanceOf(TypeError);
-    await expect(storage.store("ok", 42 as unknown as string)).rejects.toBeInstanceOf(TypeError);
-    await expect(storage.storeBundle("ok", {})).rejects.toBeInstanceOf(TypeError);
-    await expect(storage.storeBundle("ok", { "a.pem": { data: 1 as unknown as string } })).rejects.toBeInstanceOf(TypeError);
-    await expect(storage.tryLock("ok", 0)).rejects.toBeInstanceOf(RangeError);
-    await expect(storage.tryLock("ok", -5)).rejects.toBeInstanceOf(RangeError);
-    await expect(storage.tryLock("ok", Number.NaN)).rejects.toBeInstanceOf(RangeError);
-    // Valid names are accepted by validation and then fail on the missing server.
-    await expect(storage.load("a.b_c@d-e/f")).rejects.toBeInstanceOf(RedisUnavailableError);
   });
 
   test("bad options are refused with a TypeError that never echoes the url or key", () => {
@@ -219,127 +175,25 @@ describe("RedisStorage: list", () => {
 });
 
 describe("RedisStorage: bundles", () => {
-  test("store and load; a new bundle replaces the old one whole", async () => {
+  test("a bundle is one hash under <ns>:bundle:; the scratch key of the script never outlives it", async () => {
     const storage = open();
-    expect(await storage.loadBundle("docs.example.com")).toBeUndefined();
     await storage.storeBundle("docs.example.com", { ...bundle(1), "chain.pem": { data: "chain 1" } });
-    expect(await storage.loadBundle("docs.example.com")).toEqual({
-      "cert.pem": "cert 1",
-      "key.pem": "key 1",
-      "meta.json": '{"marker":"1"}',
-      "chain.pem": "chain 1",
-    });
     await storage.storeBundle("docs.example.com", bundle(2));
-    // chain.pem is gone: the hash was replaced, not merged.
-    expect(await storage.loadBundle("docs.example.com")).toEqual({ "cert.pem": "cert 2", "key.pem": "key 2", "meta.json": '{"marker":"2"}' });
     expect(await rawHget(`${storage.namespace}:bundle:docs.example.com`, "cert.pem")).toBe("cert 2");
-    // The scratch key of the script never outlives it.
+    expect(await rawHget(`${storage.namespace}:bundle:docs.example.com`, "chain.pem")).toBeNull();
     expect(await redis.command("EXISTS", `${storage.namespace}:bundle-scratch:docs.example.com`)).toBe(":0\r\n");
-    // A file named like an Object.prototype property stays data.
-    await storage.storeBundle("odd", Object.fromEntries([["__proto__", { data: "p" }], ["constructor", { data: "c" }]]));
-    const odd = await storage.loadBundle("odd");
-    expect(Object.keys(odd!).sort()).toEqual(["__proto__", "constructor"].sort());
-    expect(Object.getPrototypeOf(odd)).toBe(Object.prototype);
-    expect(Object.getOwnPropertyDescriptor(odd, "__proto__")?.value).toBe("p");
   });
-
-  test("readers never see a mix of two versions while another instance keeps replacing the bundle", async () => {
-    const writer = open();
-    const reader = open({ namespace: writer.namespace });
-    const otherReader = open({ namespace: writer.namespace });
-    await writer.storeBundle("live", bundle(0));
-    let stop = false;
-    let writes = 0;
-    const write = (async () => {
-      for (let i = 1; !stop; i++) {
-        // Alternate between 3 and 4 files, so a merged hash would show.
-        const files = i % 2 === 0 ? { ...bundle(i), "extra.pem": { data: `extra ${i}` } } : bundle(i);
-        await writer.storeBundle("live", files);
-        writes = i;
-      }
-    })();
-    let reads = 0;
-    const readLoop = async (storage: Storage) => {
-      const deadline = Date.now() + 2_500;
-      while (Date.now() < deadline) {
-        const files = await storage.loadBundle("live");
-        expect(files).toBeDefined();
-        const marker = JSON.parse(files!["meta.json"]!).marker as string;
-        expect(files!["cert.pem"]).toBe(`cert ${marker}`);
-        expect(files!["key.pem"]).toBe(`key ${marker}`);
-        if (Number(marker) % 2 === 0 && marker !== "0") expect(files!["extra.pem"]).toBe(`extra ${marker}`);
-        else expect(files!["extra.pem"]).toBeUndefined();
-        reads++;
-      }
-    };
-    try {
-      await Promise.all([readLoop(reader), readLoop(otherReader), readLoop(reader)]);
-    } finally {
-      stop = true;
-      await write;
-    }
-    expect(writes).toBeGreaterThan(50);
-    expect(reads).toBeGreaterThan(50);
-  }, 30_000);
 });
 
 describe("RedisStorage: locks", () => {
-  test("exclusive: a second tryLock resolves undefined until the first is released", async () => {
+  test("a lock is a key holding a random token, with the lease as its Redis expiry (SET NX PX)", async () => {
     const one = open();
-    const two = open({ namespace: one.namespace });
     const lock = await one.tryLock("order-docs", 10_000);
-    expect(lock?.name).toBe("order-docs");
-    expect(await two.tryLock("order-docs", 10_000)).toBeUndefined();
-    expect(await one.tryLock("order-docs", 10_000)).toBeUndefined(); // not reentrant either
-    expect(await two.tryLock("other-lock", 10_000)).toBeDefined();
     const pttl = Number((await redis.command("PTTL", `${one.namespace}:lock:order-docs`)).slice(1));
     expect(pttl).toBeGreaterThan(8_000);
     expect(pttl).toBeLessThanOrEqual(10_000);
-
     await lock!.release();
-    await lock!.release(); // idempotent
-    expect(await lock!.renew()).toBe(false); // released
-    const again = await two.tryLock("order-docs", 10_000);
-    expect(again).toBeDefined();
-    await again!.release();
-  });
-
-  test("only one of many concurrent tryLock calls wins", async () => {
-    const first = open();
-    const all = [first, ...Array.from({ length: 4 }, () => open({ namespace: first.namespace }))];
-    const results = await Promise.all(all.flatMap((storage) => [storage.tryLock("race", 10_000), storage.tryLock("race", 10_000)]));
-    expect(results.filter((lock) => lock !== undefined).length).toBe(1);
-  });
-
-  test("renew extends the lease while the lock is ours", async () => {
-    const storage = open();
-    const lock = await storage.tryLock("renewed", 400);
-    await sleep(250);
-    expect(await lock!.renew()).toBe(true);
-    await sleep(250); // past the first lease: held only thanks to renew
-    expect(await storage.tryLock("renewed", 400)).toBeUndefined();
-    expect(await lock!.renew()).toBe(true);
-    await lock!.release();
-  });
-
-  test("an expired lock is taken over; the old holder's renew is false and its release leaves the new lock alone", async () => {
-    const crashed = open();
-    const successor = open({ namespace: crashed.namespace });
-    const old = await crashed.tryLock("order", 150);
-    expect(old).toBeDefined();
-    expect(await successor.tryLock("order", 10_000)).toBeUndefined();
-    await sleep(300); // the holder "crashed": nobody renewed
-    const taken = await successor.tryLock("order", 10_000);
-    expect(taken).toBeDefined();
-
-    expect(await old!.renew()).toBe(false);
-    await old!.release(); // must not delete the successor's lock
-    expect(await crashed.tryLock("order", 10_000)).toBeUndefined();
-    expect(await rawGet(`${crashed.namespace}:lock:order`)).not.toBeNull();
-    expect(await taken!.renew()).toBe(true);
-
-    await taken!.release();
-    expect(await rawGet(`${crashed.namespace}:lock:order`)).toBeNull();
+    expect(await rawGet(`${one.namespace}:lock:order-docs`)).toBeNull();
   });
 
   test("renew after expiry without a successor is false too (the work must not be committed)", async () => {
