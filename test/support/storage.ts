@@ -27,3 +27,10 @@ export function storageRoots() {
     },
   };
 }
+
+/** A pid that surely belongs to no process: one that just exited. */
+export async function deadPid(): Promise<number> {
+  const child = Bun.spawn(["true"]);
+  await child.exited;
+  return child.pid;
+}
