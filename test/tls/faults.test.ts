@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import acme from "acme-client";
 import { Agent } from "node:https";
 import { FileStorage } from "../../src/storage/file-storage.ts";
-import { FaultyStorage } from "../../src/storage/faulty-storage.ts";
+import { FaultyStorage } from "../support/faulty-storage.ts";
 import type { BundleFile } from "../../src/storage/storage.ts";
 import { createLogger } from "../../src/log/index.ts";
 import { CertificateManager } from "../../src/tls/certificate-manager.ts";

@@ -1,4 +1,4 @@
-import type { BundleFile, Lock, Storage, StoreOptions } from "./storage.ts";
+import type { BundleFile, Lock, Storage, StoreOptions } from "../../src/storage/storage.ts";
 
 /** A fresh error shaped like the one Node/Bun raise when the disk is full. */
 export function diskFullError(): NodeJS.ErrnoException {
