@@ -9,7 +9,9 @@ import { SessionRegistry } from "./mcp/sessions.ts";
 import { StatelessEndpoint } from "./mcp/stateless.ts";
 import { createApp, healthReport, isEventStream, MESSAGE_PATH, type AppOptions } from "./http/app.ts";
 import { createStorage } from "./storage/create-storage.ts";
-import { startHttpsServer, type HttpsServer, type HttpsServerOptions } from "./tls/https-server.ts";
+import { startHttpsServer, type HttpsServer, type OrderStepHook } from "./tls/https-server.ts";
+import type { Tuning } from "./config/tuning.ts";
+import type { OrderStep } from "./tls/acme-order.ts";
 import { directoryUrl } from "./tls/directory.ts";
 import { createMetrics } from "./metrics/index.ts";
 import { inFlightRequests } from "./http/in-flight/index.ts";
@@ -40,8 +42,11 @@ export interface RunningServer {
 /** How long a shutdown waits for requests in flight. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
-/** Timing knobs for tests; production runs with the defaults. */
-export type Tuning = NonNullable<HttpsServerOptions["tuning"]>;
+/** Test-only knobs: timing, and (for now) crash points. */
+export interface TestTuning {
+  tuning: Tuning;
+  onOrderStep?: OrderStepHook;
+}
 
 
 /**
@@ -51,7 +56,7 @@ export type Tuning = NonNullable<HttpsServerOptions["tuning"]>;
  *
  * @throws SourceSettingError when the documentation source setting names nothing usable.
  */
-export async function startServer(config: Config, logger: Logger, tuning: Tuning = {}): Promise<RunningServer> {
+export async function startServer(config: Config, logger: Logger, tuning: TestTuning = { tuning: {} }): Promise<RunningServer> {
   if (config.domains) return startWithTls(config, config.domains, logger, tuning);
 
   logger.warn("TLS is off: serving plain HTTP; set MCP_DOMAINS to get a certificate and serve HTTPS");
@@ -91,7 +96,7 @@ export async function startServer(config: Config, logger: Logger, tuning: Tuning
   };
 }
 
-async function startWithTls(config: Config, domains: string[], logger: Logger, tuning: Tuning): Promise<RunningServer> {
+async function startWithTls(config: Config, domains: string[], logger: Logger, tuning: TestTuning): Promise<RunningServer> {
   const { storage, notifier } = await createStorage({
     storage: config.storage,
     certsDir: config.certsDir,
@@ -110,7 +115,8 @@ async function startWithTls(config: Config, domains: string[], logger: Logger, t
     acmeListen: config.acmeListen as "always" | "on-demand",
     domains,
     storage,
-    order: {
+    notifier,
+    acme: {
       directoryUrl: directoryUrl(config.acmeDirectory),
       email: config.acmeEmail,
       eab: config.acmeEabKid && config.acmeEabHmacKey ? { kid: config.acmeEabKid, hmacKey: config.acmeEabHmacKey } : undefined,
@@ -123,16 +129,10 @@ async function startWithTls(config: Config, domains: string[], logger: Logger, t
     // Closes idle keep-alive connections and stalled requests; event streams lift it for themselves.
     idleTimeout: config.idleTimeout / 1000,
     logger: logger.child("tls"),
-    tuning,
+    tuning: tuning.tuning,
+    onOrderStep: tuning.onOrderStep,
   });
   app = createApp({ ...parts.appOptions, certificate: () => https.certificates.status() });
-  // With shared storage, another replica's renewal arrives at once (the
-  // certificate manager also polls storage, for when a message is missed).
-  const unsubscribe = notifier
-    ? notifier.subscribe((name) => {
-        if (name === primary) void https.certificates.reload().catch((error) => logger.warn("could not reload the certificate", { error }));
-      })
-    : undefined;
 
   return {
     url,
@@ -143,7 +143,6 @@ async function startWithTls(config: Config, domains: string[], logger: Logger, t
     loaded: parts.loaded,
     https,
     async stop(deadlineMs = SHUTDOWN_DEADLINE_MS) {
-      unsubscribe?.();
       https.stopAccepting();
       await parts.drain(deadlineMs);
       await parts.stop();
@@ -287,9 +286,25 @@ export async function main(argv: string[], env: Record<string, string | undefine
  * of retries and renewals run in seconds. Deliberately not a documented
  * setting: production timing is not something to tune.
  */
-function testTuning(env: Record<string, string | undefined>): Tuning {
-  if (!env.MCP_TEST_TUNING) return {};
-  return JSON.parse(env.MCP_TEST_TUNING) as Tuning;
+function testTuning(env: Record<string, string | undefined>): TestTuning {
+  if (!env.MCP_TEST_TUNING) return { tuning: {} };
+  const { crashAt, pauseAt, ...tuning } = JSON.parse(env.MCP_TEST_TUNING) as Tuning & { crashAt?: OrderStep; pauseAt?: OrderStep };
+  const onOrderStep: OrderStepHook | undefined =
+    crashAt || pauseAt
+      ? async (step, log) => {
+          if (step === crashAt) {
+            log.warn("test crash point reached; killing the process", { step });
+            process.kill(process.pid, "SIGKILL");
+          }
+          if (step === pauseAt) {
+            log.warn("test pause point reached; stopping the process", { step });
+            // Let the log line out before the process stops.
+            await Bun.sleep(50);
+            process.kill(process.pid, "SIGSTOP");
+          }
+        }
+      : undefined;
+  return { tuning, onOrderStep };
 }
 
 if (import.meta.main) {

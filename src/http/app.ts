@@ -8,7 +8,7 @@ import { llmsFullTxt, llmsTxt } from "../docs/llms-txt.ts";
 import { isValidId } from "../docs/ids.ts";
 import type { SessionRegistry } from "../mcp/sessions.ts";
 import type { Logger } from "../log/index.ts";
-import type { CertificateStatus } from "../tls/certificate-manager.ts";
+import type { CertificateStatus } from "../tls/maintain.ts";
 import type { Metrics } from "../metrics/index.ts";
 import { hostGuard, type HostGuardOptions } from "./host-guard/index.ts";
 import { STATUS_PAGE_HEADERS, statusPage, wantsHtml } from "./status-page/index.ts";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RedisStorage } from "../../src/storage/redis-storage.ts";
-import { challengeKey } from "../../src/tls/challenge-responder.ts";
+import { certificateKeys } from "../../src/tls/bundle.ts";
 import { startBalancer, type Balancer } from "../support/balancer.ts";
 import { ensurePebbleInstalled, freePort, startPebble, type Pebble } from "../support/pebble.ts";
 import { loggedPort, spawnServer, type ServerProcess } from "../support/process.ts";
@@ -92,7 +92,7 @@ describe("three replicas sharing Redis", () => {
     try {
       await Promise.all([httpsPort(a.server), httpsPort(b.server)]);
       const token = "T".repeat(20) + crypto.randomUUID().replaceAll("-", "");
-      await storage.store(challengeKey(token), `${token}.thumbprint`);
+      await storage.store(certificateKeys.challenge(token), `${token}.thumbprint`);
       for (const { acmePort } of [a, b]) {
         const response = await fetch(`http://127.0.0.1:${acmePort}/.well-known/acme-challenge/${token}`);
         expect(await response.text()).toBe(`${token}.thumbprint`);

@@ -9,7 +9,8 @@ import { FileStorage } from "../../src/storage/file-storage.ts";
 import { FaultyStorage } from "../support/faulty-storage.ts";
 import type { BundleFile } from "../../src/storage/storage.ts";
 import { createLogger } from "../../src/log/index.ts";
-import { CertificateManager } from "../../src/tls/certificate-manager.ts";
+import { maintainCertificates } from "../../src/tls/https-server.ts";
+import type { CertificateMaintainer } from "../../src/tls/maintain.ts";
 import { challengeResponder } from "../../src/tls/challenge-responder.ts";
 import { inspectCertificate, pemBlocks, type CertificateBundle, type CertificateInfo } from "../../src/tls/certificate.ts";
 import type { OrderStep } from "../../src/tls/acme-order.ts";
@@ -339,12 +340,14 @@ describe("storage fault during renewal (certificate manager in-process)", () => 
     let first: CertificateBundle | undefined;
     /** The first swap of the renewed certificate fails, as when the new listener cannot start. */
     let serveFailed = false;
-    const manager: CertificateManager = new CertificateManager({
-      order: { directoryUrl: ca.directoryUrl, domains: [DOMAIN], keyType: "ecdsa", storage, acmePort, timeoutMs: 5_000 },
+    const manager: CertificateMaintainer = maintainCertificates({
+      acme: { directoryUrl: ca.directoryUrl, keyType: "ecdsa", timeoutMs: 5_000 },
+      domains: [DOMAIN],
+      storage,
+      acmePort,
       renewRatio: 0.9,
       logger: createLogger("debug", (line) => lines.push(line)),
-      retryMinMs: 200,
-      retryMaxMs: 800,
+      tuning: { retryMinMs: 200, retryMaxMs: 800 },
       // No jitter (the backoff factor is then exactly 0.9): the backoff below is deterministic.
       random: () => 0,
       onCertificate: async (bundle) => {
@@ -487,11 +490,14 @@ describe("a CA misbehaving", () => {
       fetch: challengeResponder({ storage, domains: [DOMAIN], httpsPort: () => 443, health: () => new Response("ok") }),
     });
     proxy.fail("newOrder", { status: 429, retryAfter: 2, times: 1, problem: { type: RATE_LIMITED, detail: "slow down (test)" } });
-    const manager = new CertificateManager({
-      order: { directoryUrl: proxy.directoryUrl, domains: [DOMAIN], keyType: "ecdsa", storage, acmePort: ca.httpPort, timeoutMs: 5_000 },
+    const manager = maintainCertificates({
+      acme: { directoryUrl: proxy.directoryUrl, keyType: "ecdsa", timeoutMs: 5_000 },
+      domains: [DOMAIN],
+      storage,
+      acmePort: ca.httpPort,
       renewRatio: 0.33,
       logger: createLogger("error", () => {}),
-      retryMinMs: 100,
+      tuning: { retryMinMs: 100 },
       // The backoff's jitter factor is 0.9 + 0.2 × random: 0.9 here, its lowest.
       random: () => 0,
       onCertificate: () => {},
