@@ -10,8 +10,7 @@ import { StatelessEndpoint } from "./mcp/stateless.ts";
 import { createApp, healthReport, isEventStream, MESSAGE_PATH, type AppOptions } from "./http/app.ts";
 import { createStorage } from "./storage/create-storage.ts";
 import { startHttpsServer, type HttpsServer, type OrderStepHook } from "./tls/https-server.ts";
-import type { Tuning } from "./config/tuning.ts";
-import type { OrderStep } from "./tls/acme-order.ts";
+import { parseTuning, type Tuning } from "./config/tuning.ts";
 import { directoryUrl } from "./tls/directory.ts";
 import { createMetrics } from "./metrics/index.ts";
 import { inFlightRequests } from "./http/in-flight/index.ts";
@@ -42,9 +41,15 @@ export interface RunningServer {
 /** How long a shutdown waits for requests in flight. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
-/** Test-only knobs: timing, and (for now) crash points. */
-export interface TestTuning {
-  tuning: Tuning;
+/** What tests may change: never set by the shipped binary beyond `MCP_TEST_TUNING`'s timing. */
+export interface ServerOptions {
+  /** Timing knobs (`MCP_TEST_TUNING`). */
+  tuning?: Tuning;
+  /**
+   * Called at each step of a certificate order. Not reachable from the
+   * environment or the command line: only a test entry point
+   * (test/support/server-entry.ts) passes one, to install crash points.
+   */
   onOrderStep?: OrderStepHook;
 }
 
@@ -56,8 +61,8 @@ export interface TestTuning {
  *
  * @throws SourceSettingError when the documentation source setting names nothing usable.
  */
-export async function startServer(config: Config, logger: Logger, tuning: TestTuning = { tuning: {} }): Promise<RunningServer> {
-  if (config.domains) return startWithTls(config, config.domains, logger, tuning);
+export async function startServer(config: Config, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
+  if (config.domains) return startWithTls(config, config.domains, logger, options);
 
   logger.warn("TLS is off: serving plain HTTP; set MCP_DOMAINS to get a certificate and serve HTTPS");
   // Listen first: a taken port fails at once rather than after indexing, and
@@ -96,7 +101,7 @@ export async function startServer(config: Config, logger: Logger, tuning: TestTu
   };
 }
 
-async function startWithTls(config: Config, domains: string[], logger: Logger, tuning: TestTuning): Promise<RunningServer> {
+async function startWithTls(config: Config, domains: string[], logger: Logger, options: ServerOptions): Promise<RunningServer> {
   const { storage, notifier } = await createStorage({
     storage: config.storage,
     certsDir: config.certsDir,
@@ -129,8 +134,8 @@ async function startWithTls(config: Config, domains: string[], logger: Logger, t
     // Closes idle keep-alive connections and stalled requests; event streams lift it for themselves.
     idleTimeout: config.idleTimeout / 1000,
     logger: logger.child("tls"),
-    tuning: tuning.tuning,
-    onOrderStep: tuning.onOrderStep,
+    tuning: options.tuning,
+    onOrderStep: options.onOrderStep,
   });
   app = createApp({ ...parts.appOptions, certificate: () => https.certificates.status() });
 
@@ -229,14 +234,23 @@ async function startParts(config: Config, publicUrl: URL, logger: Logger, domain
   };
 }
 
-/** The command line: `mcp-server [--flag value ...]`. Returns the exit status for user errors. */
-export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number | undefined> {
+/**
+ * The command line: `mcp-server [--flag value ...]`. Returns the exit status
+ * for user errors. `hooks` is for test entry points only.
+ */
+export async function main(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  hooks: Pick<ServerOptions, "onOrderStep"> = {},
+): Promise<number | undefined> {
   let config: Config;
+  let tuning: Tuning;
   try {
     const command = parseCommand(argv, env);
     if (command.kind === "help") return void console.log(helpText(VERSION)), 0;
     if (command.kind === "version") return void console.log(VERSION), 0;
     config = command.config;
+    tuning = parseTuning(env.MCP_TEST_TUNING);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(`mcp-server: ${error.message}`);
@@ -265,7 +279,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
   });
 
   try {
-    running = await startServer(config, logger, testTuning(env));
+    running = await startServer(config, logger, { tuning, onOrderStep: hooks.onOrderStep });
   } catch (error) {
     if (error instanceof SourceSettingError) {
       console.error(`mcp-server: ${error.message}`);
@@ -279,32 +293,6 @@ export async function main(argv: string[], env: Record<string, string | undefine
     throw error;
   }
   return undefined;
-}
-
-/**
- * Test-only timing knobs (`MCP_TEST_TUNING='{"retryMinMs":200}'`), so tests
- * of retries and renewals run in seconds. Deliberately not a documented
- * setting: production timing is not something to tune.
- */
-function testTuning(env: Record<string, string | undefined>): TestTuning {
-  if (!env.MCP_TEST_TUNING) return { tuning: {} };
-  const { crashAt, pauseAt, ...tuning } = JSON.parse(env.MCP_TEST_TUNING) as Tuning & { crashAt?: OrderStep; pauseAt?: OrderStep };
-  const onOrderStep: OrderStepHook | undefined =
-    crashAt || pauseAt
-      ? async (step, log) => {
-          if (step === crashAt) {
-            log.warn("test crash point reached; killing the process", { step });
-            process.kill(process.pid, "SIGKILL");
-          }
-          if (step === pauseAt) {
-            log.warn("test pause point reached; stopping the process", { step });
-            // Let the log line out before the process stops.
-            await Bun.sleep(50);
-            process.kill(process.pid, "SIGSTOP");
-          }
-        }
-      : undefined;
-  return { tuning, onOrderStep };
 }
 
 if (import.meta.main) {

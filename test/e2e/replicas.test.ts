@@ -33,7 +33,8 @@ afterAll(async () => {
   dirs.forEach((dir) => dir.remove());
 });
 
-async function replica(namespace: string, extra: Record<string, string> = {}, tuning: Record<string, unknown> = {}) {
+/** `faults`: crash points, which only the test entry point installs (test/support/server-entry.ts). */
+async function replica(namespace: string, extra: Record<string, string> = {}, faults: { pauseAt?: string } = {}) {
   const acmePort = await freePort();
   const data = tempDir();
   dirs.push(data);
@@ -47,7 +48,8 @@ async function replica(namespace: string, extra: Record<string, string> = {}, tu
     MCP_PORT: "0",
     MCP_DATA_DIR: data.path,
     NODE_EXTRA_CA_CERTS: pebble.caCertPath,
-    MCP_TEST_TUNING: JSON.stringify({ retryMinMs: 300, retryMaxMs: 1_500, drainMs: 200, lockTtlMs: 3_000, storagePollMs: 1_000, ...tuning }),
+    MCP_TEST_TUNING: JSON.stringify({ retryMinMs: 300, retryMaxMs: 1_500, drainMs: 200, lockTtlMs: 3_000, storagePollMs: 1_000 }),
+    ...(faults.pauseAt ? { MCP_TEST_FAULTS: JSON.stringify(faults) } : {}),
     ...extra,
   });
   return { server, acmePort };

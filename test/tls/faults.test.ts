@@ -60,6 +60,8 @@ interface Tuning {
 }
 
 function serverEnv(certsDir: string, ca: Ca, acmePort: number, tuning: Tuning = {}, extra: Record<string, string> = {}): Record<string, string> {
+  // Crash points are not tuning: only the test entry point installs them (test/support/server-entry.ts).
+  const { crashAt, ...timing } = tuning;
   return {
     MCP_HOST: "127.0.0.1",
     MCP_DOMAINS: DOMAIN,
@@ -69,7 +71,8 @@ function serverEnv(certsDir: string, ca: Ca, acmePort: number, tuning: Tuning = 
     MCP_CERTS_DIR: certsDir,
     MCP_DATA_DIR: newDir(),
     NODE_EXTRA_CA_CERTS: ca.caCertPath,
-    MCP_TEST_TUNING: JSON.stringify({ retryMinMs: 300, retryMaxMs: 1_500, drainMs: 100, ...tuning }),
+    MCP_TEST_TUNING: JSON.stringify({ retryMinMs: 300, retryMaxMs: 1_500, drainMs: 100, ...timing }),
+    ...(crashAt ? { MCP_TEST_FAULTS: JSON.stringify({ crashAt }) } : {}),
     ...extra,
   };
 }
