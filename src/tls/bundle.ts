@@ -36,7 +36,7 @@ const KEY_FILE = "key.pem";
 const META_FILE = "meta.json";
 
 /** The files of a certificate bundle: the chain, its key (secret) and the facts recorded beside them. */
-export function encodeBundle(bundle: CertificateBundle): Record<string, BundleFile> {
+function encodeBundle(bundle: CertificateBundle): Record<string, BundleFile> {
   return {
     [CERT_FILE]: { data: bundle.certPem },
     [KEY_FILE]: { data: bundle.keyPem, secret: true },
@@ -49,7 +49,7 @@ export function encodeBundle(bundle: CertificateBundle): Record<string, BundleFi
  * @throws Error with a one-line reason: no certificate, a key that does not
  * parse or does not belong to it, metadata that is not JSON.
  */
-export function decodeBundle(files: Record<string, string>): CertificateBundle {
+function decodeBundle(files: Record<string, string>): CertificateBundle {
   const certPem = files[CERT_FILE] ?? "";
   const keyPem = files[KEY_FILE] ?? "";
   const info = inspectCertificate(certPem, keyPem);
