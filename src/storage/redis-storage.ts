@@ -4,7 +4,7 @@ import { checkBundle, checkKey, checkName, checkTtl, checkValue, couldPrefixKey,
 import { bundleContext, kvContext, ValueCodec } from "./redis-cipher.ts";
 import { Connection, redactUrl } from "./redis-connection.ts";
 import { RedisLock } from "./redis-lock.ts";
-import { bundleEvent, Subscriber, type Listener } from "./redis-subscriber.ts";
+import { bundleEvent, Subscriber, type BundleListener } from "./redis-subscriber.ts";
 
 /** Default for {@link RedisStorageOptions.namespace}. */
 export const DEFAULT_NAMESPACE = "mcp-server";
@@ -106,7 +106,7 @@ export class RedisStorage implements Storage, BundleNotifier {
   readonly #url: string;
   readonly #timeoutMs: number;
   readonly #healthCheckMs: number;
-  readonly #listeners = new Set<Listener>();
+  readonly #listeners = new Set<BundleListener>();
   #subscriber: Subscriber | undefined;
   #closed = false;
 
@@ -254,7 +254,7 @@ export class RedisStorage implements Storage, BundleNotifier {
   subscribe(onBundle: (name: string) => void, options: SubscribeOptions = {}): () => void {
     if (typeof onBundle !== "function") throw new TypeError("subscribe needs a function");
     if (this.#closed) throw new Error(`redis storage ${this.description} is closed`);
-    const listener: Listener = { onBundle, ...options };
+    const listener: BundleListener = { onBundle, ...options };
     this.#listeners.add(listener);
     if (this.#subscriber) {
       if (this.#subscriber.ready) queueMicrotask(() => listener.onReady?.());

@@ -14,7 +14,7 @@ export function bundleEvent(name: string): string {
 }
 
 /** One `subscribe` call: its callback and options. */
-export interface Listener extends SubscribeOptions {
+export interface BundleListener extends SubscribeOptions {
   onBundle: (name: string) => void;
 }
 
@@ -24,7 +24,7 @@ export interface SubscriberSettings {
   description: string;
   timeoutMs: number;
   healthCheckMs: number;
-  listeners: Set<Listener>;
+  listeners: Set<BundleListener>;
   /** Every bundle of the namespace: announced after a re-subscription. */
   bundleNames: () => Promise<string[]>;
 }
@@ -116,7 +116,7 @@ export class Subscriber {
     for (const listener of [...this.#settings.listeners]) this.#call(listener, () => listener.onBundle(name));
   }
 
-  #call(listener: Listener, action: () => void): void {
+  #call(listener: BundleListener, action: () => void): void {
     try {
       action();
     } catch (error) {

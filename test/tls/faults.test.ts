@@ -25,7 +25,7 @@ import { pebbleListenerTls, startAcmeProxy } from "../support/acme-proxy.ts";
 // rate-limits, fails or hangs. The real server runs as a process against
 // Pebble (Let's Encrypt's test CA), directly or through a fault-injecting
 // proxy (test/support/acme-proxy.ts); the disk-full case and the Retry-After
-// minimum run the certificate manager in-process, where storage fails on
+// minimum run the certificate machinery in-process, where storage fails on
 // command and the jitter's randomness is fixed.
 
 const DOMAIN = "docs.example.test";
@@ -309,7 +309,7 @@ describe("crash safety: SIGKILL at every step of an order", () => {
   );
 });
 
-describe("storage fault during renewal (certificate manager in-process)", () => {
+describe("storage fault during renewal (certificate machinery in-process)", () => {
   test("disk full: the current certificate keeps being served, retries back off, the certificate the CA issued is stored once the disk heals (no new order), and a failed swap leaves `current` alone until a retry serves it", async () => {
     const acmePort = await quietPort();
     // 90-second certificates, renewed when 90% of the lifetime is gone: ~9 s
