@@ -1,20 +1,15 @@
-import { resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { ConfigError, helpText, parseCommand, type Config } from "./config/index.ts";
-import { createSource, SourceSettingError } from "./docs/create-source.ts";
-import { Library } from "./docs/library.ts";
+import { parseTuning, type Tuning } from "./config/tuning.ts";
+import { SourceSettingError } from "./docs/create-source.ts";
+import type { Library } from "./docs/library.ts";
+import { createApp, healthReport } from "./http/app.ts";
 import { createLogger, type Logger } from "./log/index.ts";
-import { McpDispatcher } from "./mcp/dispatcher.ts";
-import { SessionRegistry } from "./mcp/sessions.ts";
-import { StatelessEndpoint } from "./mcp/stateless.ts";
-import { Subscriptions } from "./mcp/subscriptions.ts";
-import { streamSlots } from "./http/client-limits/index.ts";
-import { createApp, healthReport, isEventStream, MESSAGE_PATH, type AppOptions } from "./http/app.ts";
-import { canNotify, createStorage } from "./storage/create-storage.ts";
-import { startHttpsServer, type HttpsServer, type HttpsServerOptions } from "./tls/https-server.ts";
-import { directoryUrl } from "./tls/directory.ts";
-import { createMetrics } from "./metrics/index.ts";
-import { inFlightRequests } from "./http/in-flight/index.ts";
+import { httpListener } from "./server/http-listener.ts";
+import { httpsListener } from "./server/https-listener.ts";
+import type { Listener } from "./server/listener.ts";
+import { startParts, type Parts } from "./server/parts.ts";
+import type { HttpsServer, OrderStepHook } from "./tls/https-server.ts";
 
 export const VERSION: string = pkg.version;
 
@@ -42,221 +37,82 @@ export interface RunningServer {
 /** How long a shutdown waits for requests in flight. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
-/** Timing knobs for tests; production runs with the defaults. */
-export type Tuning = NonNullable<HttpsServerOptions["tuning"]>;
-
+/** What a caller other than the CLI may change. The shipped binary sets only `tuning`, from `MCP_TEST_TUNING`. */
+export interface ServerOptions {
+  /** Where clients connect; by default HTTPS when domains are configured, plain HTTP otherwise. */
+  listener?: Listener;
+  /** Timing knobs (`MCP_TEST_TUNING`). */
+  tuning?: Tuning;
+  /**
+   * Called at each step of a certificate order. Not reachable from the
+   * environment or the command line: only a test entry point
+   * (test/support/server-entry.ts) passes one, to install crash points.
+   */
+  onOrderStep?: OrderStepHook;
+}
 
 /**
- * Wires the parts together: documentation source → library (index) → MCP
- * sessions → HTTP app → `Bun.serve`, over plain HTTP, or over HTTPS with a
- * certificate of its own when domains are configured.
+ * Wires the parts together, one lifecycle for both modes: the listener
+ * (plain HTTP, or HTTPS with a certificate of its own when domains are
+ * configured) opens, the documentation source → library (index) → MCP
+ * sessions → HTTP app start behind it, and the listener serves the app.
  *
  * @throws SourceSettingError when the documentation source setting names nothing usable.
  */
-export async function startServer(config: Config, logger: Logger, tuning: Tuning = {}): Promise<RunningServer> {
-  if (config.domains) return startWithTls(config, config.domains, logger, tuning);
-
-  logger.warn("TLS is off: serving plain HTTP; set MCP_DOMAINS to get a certificate and serve HTTPS");
-  // Listen first: a taken port fails at once rather than after indexing, and
-  // the real port is known (with port 0) before page URLs are made from it.
-  let handle: (request: Request, server: Bun.Server<unknown>) => Response | Promise<Response> = () =>
-    Response.json({ status: "starting" }, { status: 503, headers: { "Retry-After": "1" } });
-  const server = Bun.serve({
-    hostname: config.host,
-    port: config.port,
-    // Closes idle keep-alive connections and stalled requests; event streams lift it for themselves.
-    idleTimeout: config.idleTimeout / 1000,
-    fetch: (request, bunServer) => handle(request, bunServer),
-  });
-  const url = new URL(`http://localhost:${server.port}`);
-  const parts = await startParts(config, url, logger).catch(async (error) => {
-    await server.stop(true);
+export async function startServer(config: Config, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
+  const listener =
+    options.listener ?? (config.domains ? httpsListener(config, config.domains, logger, options) : httpListener(config, logger));
+  const url = await listener.open();
+  let parts: Parts | undefined;
+  try {
+    parts = await startParts(config, url, logger, listener.names, VERSION);
+    const { appOptions } = parts;
+    const app = createApp({ ...appOptions, certificate: listener.certificate });
+    await listener.serve({ fetch: (request, server) => app.fetch(request, server), health: (certificate) => healthReport(appOptions, certificate) });
+  } catch (error) {
+    await parts?.stop();
+    await listener.stop();
     throw error;
-  });
-  const app = createApp({ ...parts.appOptions });
-  handle = (request, bunServer) => app.fetch(request, bunServer);
-  logger.info("listening", { url: `${url.origin}/mcp`, sse: `${url.origin}/sse`, host: config.host, port: server.port });
-
-  return {
-    url,
-    port: server.port!,
-    library: parts.library,
-    loaded: parts.loaded,
-    async stop(deadlineMs = SHUTDOWN_DEADLINE_MS) {
-      // Not awaited: a graceful stop would wait for event streams forever.
-      void server.stop(false);
-      await parts.drain(deadlineMs);
-      await parts.stop();
-      await server.stop(true);
-    },
-    reload: () => parts.reload(),
-  };
-}
-
-async function startWithTls(config: Config, domains: string[], logger: Logger, tuning: Tuning): Promise<RunningServer> {
-  const storage = await createStorage({
-    storage: config.storage,
-    certsDir: config.certsDir,
-    namespace: config.storageNamespace,
-    encryptionKey: config.storageEncryptionKey,
-  });
-  logger.info("certificate storage", { storage: storage.description });
-  const primary = domains[0]!;
-  const url = new URL(`https://${primary}${config.port === 443 ? "" : `:${config.port}`}`);
-  const parts = await startParts(config, url, logger, domains);
-  let app: ReturnType<typeof createApp> | undefined;
-  const https = await startHttpsServer({
-    hostname: config.host,
-    port: config.port,
-    acmePort: config.acmePort,
-    acmeListen: config.acmeListen as "always" | "on-demand",
-    domains,
-    storage,
-    order: {
-      directoryUrl: directoryUrl(config.acmeDirectory),
-      email: config.acmeEmail,
-      eab: config.acmeEabKid && config.acmeEabHmacKey ? { kid: config.acmeEabKid, hmacKey: config.acmeEabHmacKey } : undefined,
-      profile: config.acmeProfile,
-      keyType: config.keyType as "ecdsa" | "rsa",
-    },
-    renewRatio: config.renewRatio,
-    fetch: (request, bunServer) => app!.fetch(request, bunServer),
-    health: (certificate) => healthReport(parts.appOptions, certificate),
-    // Closes idle keep-alive connections and stalled requests; event streams lift it for themselves.
-    idleTimeout: config.idleTimeout / 1000,
-    logger: logger.child("tls"),
-    tuning,
-  });
-  app = createApp({ ...parts.appOptions, certificate: () => https.certificates.status() });
-  // With shared storage, another replica's renewal arrives at once (the
-  // certificate manager also polls storage, for when a message is missed).
-  const unsubscribe = canNotify(storage)
-    ? storage.subscribe((name) => {
-        if (name === primary) void https.certificates.reload().catch((error) => logger.warn("could not reload the certificate", { error }));
-      })
-    : undefined;
-
+  }
+  const running = parts;
   return {
     url,
     get port() {
-      return https.port ?? config.port;
+      return listener.port;
     },
-    library: parts.library,
-    loaded: parts.loaded,
-    https,
+    library: running.library,
+    loaded: running.loaded,
+    https: listener.https,
     async stop(deadlineMs = SHUTDOWN_DEADLINE_MS) {
-      unsubscribe?.();
-      https.stopAccepting();
-      await parts.drain(deadlineMs);
-      await parts.stop();
-      await https.stop();
-      await (storage as { close?: () => Promise<void> | void }).close?.();
+      listener.stopAccepting();
+      await running.drain(deadlineMs);
+      await running.stop();
+      await listener.stop();
     },
     async reload() {
-      await parts.reload();
-      await https.certificates.reload();
+      await running.reload();
+      await listener.reload();
     },
   };
 }
 
-/** The parts both modes share: documentation, MCP sessions, and the app's options. */
-async function startParts(config: Config, publicUrl: URL, logger: Logger, domains: string[] = []) {
-  const source = await createSource({
-    source: config.docsSource,
-    baseUrl: config.docsBaseUrl,
-    selfDocsUrl: `${publicUrl.origin}/docs/`,
-    dataDir: resolve(config.dataDir),
-  });
-  const metrics = createMetrics();
-  const library = new Library({
-    source,
-    logger: logger.child("docs"),
-    title: config.docsTitle,
-    refreshMs: config.docsRefresh,
-    onSearch: (seconds) => metrics.searchSeconds.observe(seconds),
-  });
-  // Not awaited: MCP answers while the first index is built, and requests
-  // that need documentation wait for it (Library.whenReady).
-  const loaded = library.refresh().then(() => library.startRefreshing());
-
-  const dispatcher = new McpDispatcher({
-    library,
-    name: "mcp-server",
-    version: VERSION,
-    // Clients may keep lists and pages until the source is next checked (an hour when it never is: SIGHUP still reloads).
-    cacheTtlMs: config.docsRefresh > 0 ? config.docsRefresh : 3_600_000,
-    cacheScope: config.authToken ? "private" : "public",
-  });
-  const streams = streamSlots(config.maxStreamsPerClient);
-  const subscriptions = new Subscriptions({ keepAliveMs: 15_000, acquireStream: streams.acquire });
-  const sessions = config.stateless
-    ? undefined
-    : new SessionRegistry({
-        dispatcher,
-        maxSessions: config.maxSessions,
-        maxSessionsPerClient: config.maxSessionsPerClient,
-        idleMs: config.sessionIdle,
-        maxBodyBytes: config.maxBody,
-        messagePath: MESSAGE_PATH,
-        logger: logger.child("mcp"),
-      });
-  // A refresh that replaces the index changes the resource list: tell who listens.
-  library.onReplaced(() => {
-    subscriptions.resourcesChanged();
-    sessions?.notifyAll("notifications/resources/list_changed");
-  });
-
-  const inFlight = inFlightRequests({ isStream: isEventStream });
-  const bindsEverywhere = ["::", "0.0.0.0", "localhost", "127.0.0.1", "::1"].includes(config.host);
-  const appOptions: AppOptions = {
-    library,
-    sessions,
-    version: VERSION,
-    maxBodyBytes: config.maxBody,
-    metrics,
-    inFlight,
-    authToken: config.authToken,
-    stateless: new StatelessEndpoint({ dispatcher, subscriptions }),
-    metricsAccess: config.metrics as "public" | "private" | "off",
-    limits: { maxConcurrent: config.maxRequestsPerClient, streams },
-    hosts: {
-      // Our domains, the extra names, and a specific listen address, which
-      // clients may use as a name too.
-      allowedHosts: [...domains, ...(config.allowedHosts ?? []), ...(bindsEverywhere ? [] : [config.host])],
-      allowedOrigins: config.allowedOrigins ?? [],
-      allowLoopback: true,
-    },
-    logger: logger.child("http"),
-  };
-  const log = logger.child("main");
-  return {
-    library,
-    appOptions,
-    loaded,
-    /** Waits for requests in flight, asking their clients to close their connections. */
-    async drain(deadlineMs: number) {
-      inFlight.draining = true;
-      if (!(await inFlight.idle(deadlineMs))) log.warn("shutdown deadline passed with requests in flight", { inFlight: inFlight.count });
-    },
-    async stop() {
-      library.close();
-      subscriptions.closeAll();
-      await sessions?.closeAll();
-    },
-    async reload() {
-      await library.refresh();
-    },
-  };
-}
-
-/** The command line: `mcp-server [--flag value ...]`. Returns the exit status for user errors. */
-export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number | undefined> {
+/**
+ * The command line: `mcp-server [--flag value ...]`. Returns the exit status
+ * for user errors. `hooks` is for test entry points only.
+ */
+export async function main(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  hooks: Pick<ServerOptions, "onOrderStep"> = {},
+): Promise<number | undefined> {
   let config: Config;
+  let tuning: Tuning;
   try {
     const command = parseCommand(argv, env);
     if (command.kind === "help") return void console.log(helpText(VERSION)), 0;
     if (command.kind === "version") return void console.log(VERSION), 0;
     config = command.config;
+    tuning = parseTuning(env.MCP_TEST_TUNING);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(`mcp-server: ${error.message}`);
@@ -285,7 +141,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
   });
 
   try {
-    running = await startServer(config, logger, testTuning(env));
+    running = await startServer(config, logger, { tuning, onOrderStep: hooks.onOrderStep });
   } catch (error) {
     if (error instanceof SourceSettingError) {
       console.error(`mcp-server: ${error.message}`);
@@ -299,16 +155,6 @@ export async function main(argv: string[], env: Record<string, string | undefine
     throw error;
   }
   return undefined;
-}
-
-/**
- * Test-only timing knobs (`MCP_TEST_TUNING='{"retryMinMs":200}'`), so tests
- * of retries and renewals run in seconds. Deliberately not a documented
- * setting: production timing is not something to tune.
- */
-function testTuning(env: Record<string, string | undefined>): Tuning {
-  if (!env.MCP_TEST_TUNING) return {};
-  return JSON.parse(env.MCP_TEST_TUNING) as Tuning;
 }
 
 if (import.meta.main) {

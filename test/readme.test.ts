@@ -16,3 +16,14 @@ test("the README's two commands are the package scripts CI runs", async () => {
   expect(readme).toContain("npm install && npm test");
   expect(ci).toContain("\nnpm test 2>&1");
 });
+
+test("the README's layout tables name every folder of src/, and every file of src/tls, src/storage and src/server", async () => {
+  const readme = await Bun.file(join(root, "README.md")).text();
+  const development = readme.slice(readme.indexOf("## Development"));
+  const folders = new Set([...new Bun.Glob("*/*.ts").scanSync(join(root, "src"))].map((path) => path.split("/")[0]!));
+  for (const folder of folders) expect(development).toContain(`| \`${folder}\` |`);
+  for (const folder of ["tls", "storage", "server"]) {
+    for (const file of new Bun.Glob("*.ts").scanSync(join(root, "src", folder))) expect(`${folder}/${file}: ${development.includes(`\`${file}\``)}`).toBe(`${folder}/${file}: true`);
+  }
+  expect(development).toContain("Renewal is decided in `src/tls/maintain.ts`");
+});

@@ -33,12 +33,3 @@ export function parseSize(text: string): number | undefined {
   if (!match) return undefined;
   return Math.floor(Number(match[1]) * SIZE_UNITS[match[2] ?? "b"]!);
 }
-
-/** Formats milliseconds the way settings are written (`15m`, `90s`). */
-export function formatDuration(ms: number): string {
-  if (ms === 0) return "off";
-  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1_000]] as const) {
-    if (ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}

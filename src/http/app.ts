@@ -8,7 +8,7 @@ import { isValidId } from "../docs/ids.ts";
 import type { SessionRegistry } from "../mcp/sessions.ts";
 import { ErrorCode, errorResponse } from "../mcp/jsonrpc.ts";
 import type { Logger } from "../log/index.ts";
-import type { CertificateStatus } from "../tls/certificate-manager.ts";
+import type { CertificateStatus } from "../tls/maintain.ts";
 import type { Metrics } from "../metrics/index.ts";
 import { hostGuard, originPolicy, type HostGuardOptions } from "./host-guard/index.ts";
 import { mcpCors } from "./mcp-cors/index.ts";

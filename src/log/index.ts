@@ -46,9 +46,6 @@ export function createLogger(
   };
 }
 
-/** A logger that drops everything, for tests and embedding. */
-export const silentLogger: Logger = createLogger("error", () => {});
-
 function quote(value: string): string {
   // Bare when safe; otherwise JSON-quoted, which also escapes newlines so a
   // hostile value (a fetched page title, a CA's error detail) cannot forge lines.

@@ -117,12 +117,3 @@ export function termExpression(term: QueryTerm): string {
   const quoted = `"${term.words.join(" ").replaceAll('"', '""')}"`;
   return term.prefix ? `${quoted}*` : quoted;
 }
-
-/**
- * One FTS5 MATCH expression for all terms, joined with OR: a question's words
- * are alternatives for BM25 to weigh, not all required. `''` for no terms
- * (which callers must not send to FTS5: an empty MATCH is a syntax error).
- */
-export function matchExpression(terms: readonly QueryTerm[]): string {
-  return terms.map(termExpression).join(" OR ");
-}

@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import type { BundleNotifier } from "./notifier.ts";
 import type { Storage } from "./storage.ts";
 import { FileStorage } from "./file-storage.ts";
 
@@ -10,22 +11,21 @@ export interface StorageSettings {
   encryptionKey?: string;
 }
 
-/** Storage that can tell other replicas about a new certificate bundle as soon as it is stored. */
-export interface NotifyingStorage extends Storage {
-  /** Calls `onBundle(name)` when any replica stores a bundle; returns an unsubscribe function. */
-  subscribe(onBundle: (name: string) => void): () => void;
-}
-
-export function canNotify(storage: Storage): storage is NotifyingStorage {
-  return typeof (storage as Partial<NotifyingStorage>).subscribe === "function";
+/** A storage as `MCP_STORAGE` configures it, with its notifier when it is shared. */
+export interface OpenedStorage {
+  storage: Storage;
+  /** Present for shared storage (Redis): tells this replica about bundles the others store. */
+  notifier?: BundleNotifier;
 }
 
 /**
  * The storage `MCP_STORAGE` names: the certificate directory (default) or a
  * shared Redis. The Redis client is only loaded when it is used.
+ * @throws TypeError on a malformed Redis URL, namespace or encryption key.
  */
-export async function createStorage(settings: StorageSettings): Promise<Storage> {
-  if (settings.storage === "file") return new FileStorage(resolve(settings.certsDir));
+export async function createStorage(settings: StorageSettings): Promise<OpenedStorage> {
+  if (settings.storage === "file") return { storage: new FileStorage(resolve(settings.certsDir)) };
   const { RedisStorage } = await import("./redis-storage.ts");
-  return new RedisStorage({ url: settings.storage, namespace: settings.namespace, encryptionKey: settings.encryptionKey });
+  const redis = new RedisStorage({ url: settings.storage, namespace: settings.namespace, encryptionKey: settings.encryptionKey });
+  return { storage: redis, notifier: redis };
 }

@@ -91,16 +91,3 @@ export function unusableReason(
   if (bundle.info.notBefore > now) return `it is not valid before ${bundle.info.notBefore.toISOString()}`;
   return undefined;
 }
-
-/**
- * When to renew: once less than `ratio` of the lifetime is left (a third by
- * default, which suits 90-day and 6-day certificates alike).
- *
- * This is the seam for ACME Renewal Information (ARI, RFC 9773): a CA's
- * suggested window would replace this computation. Neither Pebble 2.4 nor
- * acme-client 5.4 supports ARI yet.
- */
-export function renewalDue(info: Pick<CertificateInfo, "notBefore" | "notAfter">, ratio: number): Date {
-  const lifetime = info.notAfter.getTime() - info.notBefore.getTime();
-  return new Date(info.notAfter.getTime() - lifetime * ratio);
-}

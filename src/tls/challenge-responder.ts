@@ -1,7 +1,5 @@
 import type { Storage } from "../storage/storage.ts";
-
-/** Where HTTP-01 key authorizations live in storage, shared by every process using it. */
-export const challengeKey = (token: string) => `challenges/${token}`;
+import { certificateKeys } from "./bundle.ts";
 
 const CHALLENGE_PREFIX = "/.well-known/acme-challenge/";
 // RFC 8555 tokens are base64url; anything else is not a token we could have issued.
@@ -20,8 +18,9 @@ export interface ChallengeResponderOptions {
 /**
  * The port-80 side of a TLS deployment, as a fetch handler: answers HTTP-01
  * challenges from storage (so any process sharing it can answer any
- * process's challenge), serves `/healthz`, and redirects everything else to
- * https with 308, which keeps the method and body.
+ * process's challenge: see the HTTP-01 solver in solvers.ts), serves
+ * `/healthz`, and redirects everything else to https with 308, which keeps
+ * the method and body.
  *
  * It never serves MCP or documentation over plain HTTP.
  *
@@ -39,7 +38,7 @@ export function challengeResponder(options: ChallengeResponderOptions): (request
       // The raw path, not a decoded one: an encoded `/` or `..` is simply not a token.
       const token = url.pathname.slice(CHALLENGE_PREFIX.length);
       if (request.method === "GET" && TOKEN.test(token)) {
-        const keyAuthorization = await options.storage.load(challengeKey(token)).catch(() => undefined);
+        const keyAuthorization = await options.storage.load(certificateKeys.challenge(token)).catch(() => undefined);
         if (keyAuthorization) return new Response(keyAuthorization, { headers: { "Content-Type": "text/plain" } });
       }
       return new Response("unknown challenge\n", { status: 404 });

@@ -1,11 +1,84 @@
 import type { Server } from "bun";
 import { readFileSync } from "node:fs";
+import type { Tuning } from "../config/tuning.ts";
 import type { Logger } from "../log/index.ts";
+import type { BundleNotifier } from "../storage/notifier.ts";
 import type { Storage } from "../storage/storage.ts";
-import { CertificateManager, type CertificateStatus } from "./certificate-manager.ts";
+import { orderCertificate, type AcmeSettings, type OrderStep } from "./acme-order.ts";
+import { certificateKeys, CertificateStore } from "./bundle.ts";
+import type { CertificateBundle } from "./certificate.ts";
+import { ChallengeListener } from "./challenge-listener.ts";
 import { challengeResponder } from "./challenge-responder.ts";
+import { systemClock, type Clock } from "./clock.ts";
+import { CertificateIssuer } from "./issuer.ts";
+import { CertificateMaintainer, type CertificateStatus } from "./maintain.ts";
+import { lifetimeRatio } from "./renewal-policy.ts";
+import { http01Solver } from "./solvers.ts";
 import { TlsListener } from "./tls-listener.ts";
-import type { OrderSettings, OrderStep } from "./acme-order.ts";
+
+/**
+ * Called at each step of an order that matters, with the TLS logger. Not a
+ * setting: only a test entry point passes one (test/support/server-entry.ts
+ * installs its crash points here), so the shipped binary has none.
+ */
+export type OrderStepHook = (step: OrderStep, log: Logger) => void | Promise<void>;
+
+export interface CertificatesOptions {
+  domains: string[];
+  storage: Storage;
+  acme: AcmeSettings;
+  /** Port of our HTTP-01 responder, checked over loopback before the CA is asked to validate. */
+  acmePort: number;
+  /** Renew when less than this fraction of the lifetime is left. */
+  renewRatio: number;
+  logger: Logger;
+  /** Called with every new certificate to serve. */
+  onCertificate: (bundle: CertificateBundle) => void | Promise<void>;
+  /** Around each order (port 80 on demand). */
+  onOrder?: (phase: "start" | "end") => void;
+  onOrderStep?: OrderStepHook;
+  tuning?: Tuning;
+  clock?: Clock;
+  /** The jitter's randomness, in [0, 1). */
+  random?: () => number;
+}
+
+/**
+ * The certificate machinery without listeners: the store, the HTTP-01
+ * solver, the issuer and the maintenance loop, wired as `startHttpsServer`
+ * runs them (and as the in-process fault tests do).
+ */
+export function maintainCertificates(options: CertificatesOptions): CertificateMaintainer {
+  const { domains, storage, acme, logger: log, tuning = {} } = options;
+  const clock = options.clock ?? systemClock;
+  const onStep = options.onOrderStep && ((step: OrderStep) => options.onOrderStep!(step, log));
+  const store = new CertificateStore({ storage, domains, directoryUrl: acme.directoryUrl, clock, logger: log });
+  const solvers = [http01Solver({ storage, port: options.acmePort, logger: log })];
+  const issuer = new CertificateIssuer({
+    store,
+    locker: storage,
+    domains,
+    directoryUrl: acme.directoryUrl,
+    order: () => orderCertificate({ ...acme, timeoutMs: tuning.acmeTimeoutMs ?? acme.timeoutMs, domains, storage, solvers, logger: log, onStep }),
+    clock,
+    logger: log,
+    lockTtlMs: tuning.lockTtlMs,
+    onOrder: options.onOrder,
+    onStep,
+  });
+  return new CertificateMaintainer({
+    store,
+    issuer,
+    policy: lifetimeRatio(options.renewRatio),
+    clock,
+    random: options.random ?? Math.random,
+    logger: log,
+    onCertificate: options.onCertificate,
+    retryMinMs: tuning.retryMinMs,
+    retryMaxMs: tuning.retryMaxMs,
+    storagePollMs: tuning.storagePollMs,
+  });
+}
 
 export interface HttpsServerOptions {
   hostname: string;
@@ -15,7 +88,9 @@ export interface HttpsServerOptions {
   acmeListen: "always" | "on-demand";
   domains: string[];
   storage: Storage;
-  order: Omit<OrderSettings, "logger" | "storage" | "domains" | "acmePort">;
+  /** Shared storage's notifier: another replica's renewal is swapped in at once. */
+  notifier?: BundleNotifier;
+  acme: AcmeSettings;
   renewRatio: number;
   /** The application, served over HTTPS only. */
   fetch: (request: Request, server: Server<unknown>) => Response | Promise<Response>;
@@ -23,68 +98,47 @@ export interface HttpsServerOptions {
   health: (certificate: CertificateStatus) => { ready: boolean; body: unknown };
   idleTimeout: number;
   logger: Logger;
-  /** Tuning for tests; production uses the defaults. */
-  tuning?: {
-    retryMinMs?: number;
-    retryMaxMs?: number;
-    drainMs?: number;
-    storagePollMs?: number;
-    acmeTimeoutMs?: number;
-    /** Crash tests: the process kills itself (SIGKILL) when an order reaches this step. */
-    crashAt?: OrderStep;
-    /** Replica tests: the process stops itself (SIGSTOP) at this step, holding the lock, until SIGCONT. */
-    pauseAt?: OrderStep;
-    lockTtlMs?: number;
-  };
+  /** Timing for tests (`MCP_TEST_TUNING`); production uses the defaults. */
+  tuning?: Tuning;
+  onOrderStep?: OrderStepHook;
 }
 
 export interface HttpsServer {
-  certificates: CertificateManager;
+  certificates: CertificateMaintainer;
   /** Resolves once the first certificate is served over HTTPS. */
   ready: Promise<void>;
   /** The HTTPS port, once listening. */
   readonly port: number | undefined;
   readonly acmePort: number | undefined;
-  /** Stops accepting HTTPS connections; requests in flight go on. */
+  /** Stops accepting HTTPS connections, and certificates from other replicas; requests in flight go on. */
   stopAccepting(): void;
   stop(): Promise<void>;
 }
 
 /**
- * HTTPS with a certificate of its own: the port-80 responder for HTTP-01
- * challenges and redirects, the certificate manager that obtains and renews,
- * and the TLS listener that serves the app and swaps certificates live.
+ * HTTPS with a certificate of its own, composed of: the port-80 listener for
+ * HTTP-01 challenges and redirects, the certificate machinery that obtains
+ * and renews (maintain.ts decides when), the TLS listener that serves the
+ * app and swaps certificates live, and, with shared storage, the
+ * subscription that swaps in what another replica renewed.
  */
 export async function startHttpsServer(options: HttpsServerOptions): Promise<HttpsServer> {
   const log = options.logger;
-  let certificates: CertificateManager;
-  const healthResponse = () => {
-    const { ready, body } = options.health(certificates.status());
-    return Response.json(body, { status: ready ? 200 : 503 });
-  };
-
-  let responder: Server<unknown> | undefined;
-  const startResponder = () => {
-    responder ??= Bun.serve({
-      hostname: options.hostname,
-      port: options.acmePort,
-      // Several processes sharing storage can all bind it; whichever the CA
-      // reaches answers, since challenges are read from storage.
-      reusePort: true,
-      idleTimeout: 10,
-      fetch: challengeResponder({
-        storage: options.storage,
-        domains: options.domains,
-        httpsPort: () => listener.port ?? options.port,
-        health: healthResponse,
-      }),
-    });
-  };
-  const stopResponder = () => {
-    void responder?.stop(true);
-    responder = undefined;
-  };
-
+  let certificates: CertificateMaintainer;
+  const responder = new ChallengeListener({
+    hostname: options.hostname,
+    port: options.acmePort,
+    mode: options.acmeListen,
+    fetch: challengeResponder({
+      storage: options.storage,
+      domains: options.domains,
+      httpsPort: () => listener.port ?? options.port,
+      health: () => {
+        const { ready, body } = options.health(certificates.status());
+        return Response.json(body, { status: ready ? 200 : 503 });
+      },
+    }),
+  });
   const listener = new TlsListener({
     hostname: options.hostname,
     port: options.port,
@@ -95,46 +149,22 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Htt
   });
 
   warnIfSwapsCanDrop(log);
-  startResponder();
-  const acmePort = responder!.port;
-  certificates = new CertificateManager({
-    order: {
-      ...options.order,
-      domains: options.domains,
-      storage: options.storage,
-      acmePort: acmePort!,
-      timeoutMs: options.tuning?.acmeTimeoutMs,
-      onStep:
-        options.tuning?.crashAt || options.tuning?.pauseAt
-          ? async (step) => {
-              if (step === options.tuning?.crashAt) {
-                log.warn("test crash point reached; killing the process", { step });
-                process.kill(process.pid, "SIGKILL");
-              }
-              if (step === options.tuning?.pauseAt) {
-                log.warn("test pause point reached; stopping the process", { step });
-                // Let the log line out before the process stops.
-                await Bun.sleep(50);
-                process.kill(process.pid, "SIGSTOP");
-              }
-            }
-          : undefined,
-    },
+  responder.start();
+  certificates = maintainCertificates({
+    domains: options.domains,
+    storage: options.storage,
+    acme: options.acme,
+    acmePort: responder.port!,
     renewRatio: options.renewRatio,
     logger: log,
-    retryMinMs: options.tuning?.retryMinMs,
-    retryMaxMs: options.tuning?.retryMaxMs,
-    storagePollMs: options.tuning?.storagePollMs,
-    lockTtlMs: options.tuning?.lockTtlMs,
+    tuning: options.tuning,
+    onOrderStep: options.onOrderStep,
     onCertificate: (bundle) => listener.serve(bundle.certPem, bundle.keyPem),
-    onOrder: (phase) => {
-      if (options.acmeListen === "always") return;
-      if (phase === "start") startResponder();
-      else stopResponder();
-    },
+    onOrder: (phase) => responder.onOrder(phase),
   });
   await certificates.start();
-  if (options.acmeListen === "on-demand" && certificates.current) stopResponder();
+  if (certificates.current) responder.idle();
+  const unsubscribe = subscribeToRenewals(options.notifier, certificateKeys.bundle(options.domains[0]!), certificates, log);
 
   const ready = certificates.ready().then(() => {
     log.info("serving https", { url: `https://${options.domains[0]}${listener.port === 443 ? "" : `:${listener.port}`}/mcp`, port: listener.port });
@@ -147,17 +177,31 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Htt
       return listener.port;
     },
     get acmePort() {
-      return responder?.port ?? acmePort;
+      return responder.port;
     },
     stopAccepting() {
+      unsubscribe();
       listener.stopAccepting();
     },
     async stop() {
+      unsubscribe();
       await certificates.stop();
-      stopResponder();
+      responder.stop();
       await listener.stop();
     },
   };
+}
+
+/**
+ * With shared storage, another replica's renewal arrives at once (the
+ * maintenance loop also polls storage, for when a message is missed).
+ * Returns the unsubscribe function (a no-op without a notifier).
+ */
+function subscribeToRenewals(notifier: BundleNotifier | undefined, bundle: string, certificates: CertificateMaintainer, log: Logger): () => void {
+  if (!notifier) return () => {};
+  return notifier.subscribe((name) => {
+    if (name === bundle) void certificates.reload().catch((error) => log.warn("could not reload the certificate", { error }));
+  });
 }
 
 /**

@@ -28,3 +28,21 @@ test("--help prints every setting, --version the version", () => {
   const version = run(["--version"]);
   expect(version.stdout.toString().trim()).toBe(pkg.version);
 });
+
+test("MCP_TEST_TUNING is checked like a setting: an unknown knob (a crash point included) or a bad value is a one-line error, exit 2", () => {
+  const cases: [string, string][] = [
+    ['{"crashAt":"order"}', "mcp-server: MCP_TEST_TUNING: crashAt: is not a knob; the knobs are retryMinMs, retryMaxMs, drainMs, storagePollMs, acmeTimeoutMs, lockTtlMs"],
+    ['{"pauseAt":"order","retryMinMs":200}', "mcp-server: MCP_TEST_TUNING: pauseAt: is not a knob;"],
+    ['{"retryMinMs":-1}', "mcp-server: MCP_TEST_TUNING: retryMinMs: must be at least 1 ms;"],
+    ['{"drainMs":"fast"}', "mcp-server: MCP_TEST_TUNING: drainMs: must be a number of milliseconds;"],
+    ["retryMinMs=200", 'mcp-server: MCP_TEST_TUNING: must be a JSON object such as {"retryMinMs":200}'],
+  ];
+  for (const [tuning, message] of cases) {
+    const result = run([], { MCP_TEST_TUNING: tuning, MCP_PORT: "0", MCP_HOST: "127.0.0.1" });
+    expect(result.exitCode).toBe(2);
+    const stderr = result.stderr.toString();
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr).toStartWith(message);
+    expect(stderr).not.toContain("    at ");
+  }
+});

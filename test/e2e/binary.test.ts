@@ -15,6 +15,21 @@ beforeAll(() => {
   expect(existsSync(binary)).toBe(true);
 });
 
+test("the binary carries no fault-injection code, and refuses a crash point as tuning", async () => {
+  // The crash points live in test/support/server-entry.ts only. Their
+  // strings, and FaultyStorage's, would be in the binary if any of that code
+  // were (bun embeds the source of what it compiles); a log message of the
+  // maintenance loop shows the search would find them.
+  const shipped = Buffer.from(await Bun.file(binary).arrayBuffer());
+  expect(shipped.includes("certificate renewal failed; still serving the current certificate")).toBe(true);
+  for (const marker of ["test crash point reached", "test pause point reached", "MCP_TEST_FAULTS", "crashAt", "pauseAt", "FaultyStorage", "failWrites"]) {
+    expect(`${marker}: ${shipped.includes(marker)}`).toBe(`${marker}: false`);
+  }
+  const refused = Bun.spawnSync([binary], { env: { PATH: process.env.PATH ?? "", MCP_TEST_TUNING: '{"crashAt":"order"}' }, stdout: "pipe", stderr: "pipe" });
+  expect(refused.exitCode).toBe(2);
+  expect(refused.stderr.toString().trim()).toStartWith("mcp-server: MCP_TEST_TUNING: crashAt: is not a knob;");
+});
+
 test("--version and --help work from any directory", () => {
   const elsewhere = tempDir();
   const version = Bun.spawnSync([binary, "--version"], { cwd: elsewhere.path });

@@ -74,6 +74,9 @@ test("SIGHUP reloads the documentation source", async () => {
   writeFileSync(index, JSON.stringify([{ title: "First page", permalink: "https://docs.example.test/first/", contents: "The original text." }]));
   await using server = spawnServer({ MCP_PORT: "0", MCP_HOST: "127.0.0.1", MCP_DATA_DIR: dir.path, MCP_DOCS_SOURCE: index, MCP_DOCS_REFRESH: "off" });
   const port = loggedPort(await server.waitFor(/msg=listening/));
+  // The first index is built after listening starts; a SIGHUP while it runs
+  // joins that refresh, which may have read the source before the change.
+  await server.waitFor(/msg="documentation indexed".*pages=1/);
   writeFileSync(index, JSON.stringify([
     { title: "First page", permalink: "https://docs.example.test/first/", contents: "The original text." },
     { title: "Second page", permalink: "https://docs.example.test/second/", contents: "Added while running." },

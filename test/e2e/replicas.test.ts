@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RedisStorage } from "../../src/storage/redis-storage.ts";
-import { challengeKey } from "../../src/tls/challenge-responder.ts";
+import { certificateKeys } from "../../src/tls/bundle.ts";
 import { startBalancer, type Balancer } from "../support/balancer.ts";
 import { ensurePebbleInstalled, freePort, startPebble, type Pebble } from "../support/pebble.ts";
 import { loggedPort, spawnServer, type ServerProcess } from "../support/process.ts";
@@ -33,7 +33,8 @@ afterAll(async () => {
   dirs.forEach((dir) => dir.remove());
 });
 
-async function replica(namespace: string, extra: Record<string, string> = {}, tuning: Record<string, unknown> = {}) {
+/** `faults`: crash points, which only the test entry point installs (test/support/server-entry.ts). */
+async function replica(namespace: string, extra: Record<string, string> = {}, faults: { pauseAt?: string } = {}) {
   const acmePort = await freePort();
   const data = tempDir();
   dirs.push(data);
@@ -47,7 +48,8 @@ async function replica(namespace: string, extra: Record<string, string> = {}, tu
     MCP_PORT: "0",
     MCP_DATA_DIR: data.path,
     NODE_EXTRA_CA_CERTS: pebble.caCertPath,
-    MCP_TEST_TUNING: JSON.stringify({ retryMinMs: 300, retryMaxMs: 1_500, drainMs: 200, lockTtlMs: 3_000, storagePollMs: 1_000, ...tuning }),
+    MCP_TEST_TUNING: JSON.stringify({ retryMinMs: 300, retryMaxMs: 1_500, drainMs: 200, lockTtlMs: 3_000, storagePollMs: 1_000 }),
+    ...(faults.pauseAt ? { MCP_TEST_FAULTS: JSON.stringify(faults) } : {}),
     ...extra,
   });
   return { server, acmePort };
@@ -92,7 +94,7 @@ describe("three replicas sharing Redis", () => {
     try {
       await Promise.all([httpsPort(a.server), httpsPort(b.server)]);
       const token = "T".repeat(20) + crypto.randomUUID().replaceAll("-", "");
-      await storage.store(challengeKey(token), `${token}.thumbprint`);
+      await storage.store(certificateKeys.challenge(token), `${token}.thumbprint`);
       for (const { acmePort } of [a, b]) {
         const response = await fetch(`http://127.0.0.1:${acmePort}/.well-known/acme-challenge/${token}`);
         expect(await response.text()).toBe(`${token}.thumbprint`);

@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 
-const MAIN = join(import.meta.dir, "../../src/main.ts");
+/** src/main.ts's command line, with the crash points of MCP_TEST_FAULTS (see the file). */
+const ENTRY = join(import.meta.dir, "server-entry.ts");
 
 /** The server as a real process, with its log lines collected as they come. */
 export interface ServerProcess {
@@ -16,7 +17,7 @@ export interface ServerProcess {
 }
 
 export function spawnServer(env: Record<string, string>, args: string[] = []): ServerProcess {
-  const proc = Bun.spawn([process.execPath, MAIN, ...args], {
+  const proc = Bun.spawn([process.execPath, ENTRY, ...args], {
     env: { ...process.env, MCP_LOG_LEVEL: "debug", ...env },
     stdin: "ignore",
     stdout: "pipe",

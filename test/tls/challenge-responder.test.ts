@@ -1,6 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { FileStorage } from "../../src/storage/file-storage.ts";
-import { challengeKey, challengeResponder } from "../../src/tls/challenge-responder.ts";
+import { certificateKeys } from "../../src/tls/bundle.ts";
+import { challengeResponder } from "../../src/tls/challenge-responder.ts";
 import { tempDir } from "../support/server.ts";
 
 const dir = tempDir();
@@ -16,11 +17,11 @@ const get = (path: string, host = "docs.example.test", method = "GET") => respon
 const TOKEN = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0";
 
 test("answers a challenge in flight with its key authorization, from storage", async () => {
-  await storage.store(challengeKey(TOKEN), `${TOKEN}.thumbprint`);
+  await storage.store(certificateKeys.challenge(TOKEN), `${TOKEN}.thumbprint`);
   const response = await get(`/.well-known/acme-challenge/${TOKEN}`);
   expect(response.status).toBe(200);
   expect(await response.text()).toBe(`${TOKEN}.thumbprint`);
-  await storage.delete(challengeKey(TOKEN));
+  await storage.delete(certificateKeys.challenge(TOKEN));
   expect((await get(`/.well-known/acme-challenge/${TOKEN}`)).status).toBe(404);
 });
 

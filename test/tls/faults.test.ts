@@ -6,10 +6,11 @@ import { dirname, join } from "node:path";
 import acme from "acme-client";
 import { Agent } from "node:https";
 import { FileStorage } from "../../src/storage/file-storage.ts";
-import { FaultyStorage } from "../../src/storage/faulty-storage.ts";
+import { FaultyStorage } from "../support/faulty-storage.ts";
 import type { BundleFile } from "../../src/storage/storage.ts";
 import { createLogger } from "../../src/log/index.ts";
-import { CertificateManager } from "../../src/tls/certificate-manager.ts";
+import { maintainCertificates } from "../../src/tls/https-server.ts";
+import type { CertificateMaintainer } from "../../src/tls/maintain.ts";
 import { challengeResponder } from "../../src/tls/challenge-responder.ts";
 import { inspectCertificate, pemBlocks, type CertificateBundle, type CertificateInfo } from "../../src/tls/certificate.ts";
 import type { OrderStep } from "../../src/tls/acme-order.ts";
@@ -24,7 +25,7 @@ import { pebbleListenerTls, startAcmeProxy } from "../support/acme-proxy.ts";
 // rate-limits, fails or hangs. The real server runs as a process against
 // Pebble (Let's Encrypt's test CA), directly or through a fault-injecting
 // proxy (test/support/acme-proxy.ts); the disk-full case and the Retry-After
-// minimum run the certificate manager in-process, where storage fails on
+// minimum run the certificate machinery in-process, where storage fails on
 // command and the jitter's randomness is fixed.
 
 const DOMAIN = "docs.example.test";
@@ -59,6 +60,8 @@ interface Tuning {
 }
 
 function serverEnv(certsDir: string, ca: Ca, acmePort: number, tuning: Tuning = {}, extra: Record<string, string> = {}): Record<string, string> {
+  // Crash points are not tuning: only the test entry point installs them (test/support/server-entry.ts).
+  const { crashAt, ...timing } = tuning;
   return {
     MCP_HOST: "127.0.0.1",
     MCP_DOMAINS: DOMAIN,
@@ -68,7 +71,8 @@ function serverEnv(certsDir: string, ca: Ca, acmePort: number, tuning: Tuning = 
     MCP_CERTS_DIR: certsDir,
     MCP_DATA_DIR: newDir(),
     NODE_EXTRA_CA_CERTS: ca.caCertPath,
-    MCP_TEST_TUNING: JSON.stringify({ retryMinMs: 300, retryMaxMs: 1_500, drainMs: 100, ...tuning }),
+    MCP_TEST_TUNING: JSON.stringify({ retryMinMs: 300, retryMaxMs: 1_500, drainMs: 100, ...timing }),
+    ...(crashAt ? { MCP_TEST_FAULTS: JSON.stringify({ crashAt }) } : {}),
     ...extra,
   };
 }
@@ -305,7 +309,7 @@ describe("crash safety: SIGKILL at every step of an order", () => {
   );
 });
 
-describe("storage fault during renewal (certificate manager in-process)", () => {
+describe("storage fault during renewal (certificate machinery in-process)", () => {
   test("disk full: the current certificate keeps being served, retries back off, the certificate the CA issued is stored once the disk heals (no new order), and a failed swap leaves `current` alone until a retry serves it", async () => {
     const acmePort = await quietPort();
     // 90-second certificates, renewed when 90% of the lifetime is gone: ~9 s
@@ -339,12 +343,14 @@ describe("storage fault during renewal (certificate manager in-process)", () => 
     let first: CertificateBundle | undefined;
     /** The first swap of the renewed certificate fails, as when the new listener cannot start. */
     let serveFailed = false;
-    const manager: CertificateManager = new CertificateManager({
-      order: { directoryUrl: ca.directoryUrl, domains: [DOMAIN], keyType: "ecdsa", storage, acmePort, timeoutMs: 5_000 },
+    const manager: CertificateMaintainer = maintainCertificates({
+      acme: { directoryUrl: ca.directoryUrl, keyType: "ecdsa", timeoutMs: 5_000 },
+      domains: [DOMAIN],
+      storage,
+      acmePort,
       renewRatio: 0.9,
       logger: createLogger("debug", (line) => lines.push(line)),
-      retryMinMs: 200,
-      retryMaxMs: 800,
+      tuning: { retryMinMs: 200, retryMaxMs: 800 },
       // No jitter (the backoff factor is then exactly 0.9): the backoff below is deterministic.
       random: () => 0,
       onCertificate: async (bundle) => {
@@ -487,11 +493,14 @@ describe("a CA misbehaving", () => {
       fetch: challengeResponder({ storage, domains: [DOMAIN], httpsPort: () => 443, health: () => new Response("ok") }),
     });
     proxy.fail("newOrder", { status: 429, retryAfter: 2, times: 1, problem: { type: RATE_LIMITED, detail: "slow down (test)" } });
-    const manager = new CertificateManager({
-      order: { directoryUrl: proxy.directoryUrl, domains: [DOMAIN], keyType: "ecdsa", storage, acmePort: ca.httpPort, timeoutMs: 5_000 },
+    const manager = maintainCertificates({
+      acme: { directoryUrl: proxy.directoryUrl, keyType: "ecdsa", timeoutMs: 5_000 },
+      domains: [DOMAIN],
+      storage,
+      acmePort: ca.httpPort,
       renewRatio: 0.33,
       logger: createLogger("error", () => {}),
-      retryMinMs: 100,
+      tuning: { retryMinMs: 100 },
       // The backoff's jitter factor is 0.9 + 0.2 × random: 0.9 here, its lowest.
       random: () => 0,
       onCertificate: () => {},

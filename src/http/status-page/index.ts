@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { LibraryStatus } from "../../docs/library.ts";
-import type { CertificateStatus } from "../../tls/certificate-manager.ts";
+import type { CertificateStatus } from "../../tls/maintain.ts";
 
 /** What the page at `GET /` shows. Everything here is escaped on output. */
 export interface StatusPageData {

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FaultyStorage } from "../../src/storage/faulty-storage.ts";
+import { FaultyStorage } from "./faulty-storage.ts";
 import { FileStorage } from "../../src/storage/file-storage.ts";
 
 const temps: string[] = [];

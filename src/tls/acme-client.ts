@@ -1,6 +1,11 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { Authorization, Order } from "acme-client";
+import type { Challenge, OrderCreateRequest } from "acme-client/types/rfc8555";
 
 /**
+ * The one place that talks to acme-client: the rest of the certificate
+ * machinery sees `AcmeClient`, `AcmeError` and the key helpers below.
+ *
  * acme-client's HTTP layer, tamed. Out of the box it retries 429, 5xx and
  * network errors five times with `Retry-After` sleeps inside one call (an
  * hour-long Retry-After would block an order for an hour), has no timeout,
@@ -45,11 +50,6 @@ interface Call {
 
 const calls = new AsyncLocalStorage<Call>();
 
-export interface AcmeHttpSettings {
-  /** Per-request timeout. A hanging CA must not hang an order. */
-  timeoutMs: number;
-}
-
 type AcmeModule = typeof import("acme-client");
 
 let configured: AcmeModule | undefined;
@@ -57,15 +57,16 @@ let configured: AcmeModule | undefined;
 /**
  * Loads acme-client on first use (it is only needed when an order is due,
  * and its module graph would otherwise cost every cold start) and configures
- * its HTTP layer once.
+ * its HTTP layer once. `timeoutMs`, when given, becomes the per-request
+ * timeout: a hanging CA must not hang an order.
  */
-export async function loadAcme(settings: AcmeHttpSettings): Promise<AcmeModule> {
+async function loadAcme(timeoutMs?: number): Promise<AcmeModule> {
   if (configured) {
-    configured.axios.defaults.timeout = settings.timeoutMs;
+    if (timeoutMs !== undefined) configured.axios.defaults.timeout = timeoutMs;
     return configured;
   }
   const acme = (await import("acme-client")).default as unknown as AcmeModule;
-  acme.axios.defaults.timeout = settings.timeoutMs;
+  if (timeoutMs !== undefined) acme.axios.defaults.timeout = timeoutMs;
   // The product's backoff handles 429/5xx/network errors with Retry-After;
   // acme-client would otherwise sleep inside a single call.
   (acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings.retryMaxAttempts = 0;
@@ -140,7 +141,7 @@ export function parseRetryAfter(value: unknown, now = Date.now()): number | unde
  * log line, and a 429 or 503 while polling was retried within seconds,
  * whatever its Retry-After. The product's own backoff decides instead.
  */
-export async function withProblems<T>(work: () => Promise<T>): Promise<T> {
+async function withProblems<T>(work: () => Promise<T>): Promise<T> {
   let reject!: (error: Error) => void;
   const givenUp = new Promise<never>((_, rejectWith) => (reject = rejectWith));
   const call: Call = {
@@ -166,4 +167,114 @@ export async function withProblems<T>(work: () => Promise<T>): Promise<T> {
     const timedOut = (error as { code?: string })?.code === "ECONNABORTED" || /timeout/i.test(message);
     throw new AcmeError(timedOut ? `no answer from the CA within the timeout (${message})` : message, problem);
   }
+}
+
+export type { Authorization as AcmeAuthorization, Challenge as AcmeChallenge, Order as AcmeOrder, OrderCreateRequest as AcmeOrderRequest };
+
+export interface AcmeClientOptions {
+  directoryUrl: string;
+  /** The account key (PEM). */
+  accountKey: string;
+  /** The account's URL, when it is registered already. */
+  accountUrl?: string;
+  /** External account binding, for CAs that require it. The HMAC key is a secret: never logged. */
+  eab?: { kid: string; hmacKey: string };
+  /** Per-request timeout towards the CA (default 15 s). */
+  timeoutMs?: number;
+  /** How long to wait for the CA to validate or to issue, in total (default 120 s). */
+  pollTimeoutMs?: number;
+}
+
+/**
+ * One account's view of a CA. Every call that reaches the CA goes through
+ * `withProblems`: it rejects with an `AcmeError` carrying the CA's problem
+ * document (type, detail, status, Retry-After) and ends at the first request
+ * that fails, instead of retrying behind the caller's back.
+ *
+ * @example
+ * const client = await AcmeClient.open({ directoryUrl, accountKey, timeoutMs: 15_000 });
+ * const order = await client.createOrder({ identifiers: [{ type: "dns", value: "docs.example.com" }] });
+ */
+export class AcmeClient {
+  readonly #client: InstanceType<AcmeModule["Client"]>;
+
+  private constructor(client: InstanceType<AcmeModule["Client"]>) {
+    this.#client = client;
+  }
+
+  static async open(options: AcmeClientOptions): Promise<AcmeClient> {
+    const acme = await loadAcme(options.timeoutMs ?? 15_000);
+    const pollMs = options.pollTimeoutMs ?? 120_000;
+    return new AcmeClient(
+      new acme.Client({
+        directoryUrl: options.directoryUrl,
+        accountKey: options.accountKey,
+        accountUrl: options.accountUrl,
+        externalAccountBinding: options.eab ? { kid: options.eab.kid, hmacKey: options.eab.hmacKey } : undefined,
+        // Poll the CA from 0.5 s up to 8 s between attempts: fast against a
+        // local CA, gentle on Let's Encrypt; the attempts bound the total wait.
+        backoffMin: 500,
+        backoffMax: 8_000,
+        backoffAttempts: Math.max(3, Math.ceil(pollMs / 8_000) + 4),
+      }),
+    );
+  }
+
+  /** The account's URL (known once registered, or given). */
+  get accountUrl(): string {
+    return this.#client.getAccountUrl();
+  }
+
+  /** Registers the account, agreeing to the CA's terms. */
+  async createAccount(email?: string): Promise<void> {
+    await withProblems(() => this.#client.createAccount({ termsOfServiceAgreed: true, ...(email ? { contact: [`mailto:${email}`] } : {}) }));
+  }
+
+  createOrder(request: OrderCreateRequest): Promise<Order> {
+    return withProblems(() => this.#client.createOrder(request));
+  }
+
+  getAuthorizations(order: Order): Promise<Authorization[]> {
+    return withProblems(() => this.#client.getAuthorizations(order));
+  }
+
+  /** Computed from the account key: no request to the CA. */
+  keyAuthorization(challenge: Challenge): Promise<string> {
+    return this.#client.getChallengeKeyAuthorization(challenge);
+  }
+
+  /** Tells the CA the challenge is ready, then waits until it validated it. */
+  async validate(challenge: Challenge): Promise<void> {
+    await withProblems(() => this.#client.completeChallenge(challenge));
+    await withProblems(() => this.#client.waitForValidStatus(challenge));
+  }
+
+  finalizeOrder(order: Order, csr: Buffer): Promise<Order> {
+    return withProblems(() => this.#client.finalizeOrder(order, csr));
+  }
+
+  /** The certificate chain (PEM, leaf first). */
+  getCertificate(order: Order): Promise<string> {
+    return withProblems(() => this.#client.getCertificate(order));
+  }
+}
+
+/** A new account key: ECDSA P-256 (PEM). */
+export async function createAccountKey(): Promise<string> {
+  return (await (await loadAcme()).crypto.createPrivateEcdsaKey("P-256")).toString();
+}
+
+/** A fresh certificate key (PEM): ECDSA P-256 or RSA 2048. */
+export async function createCertificateKey(keyType: "ecdsa" | "rsa"): Promise<string> {
+  const acme = await loadAcme();
+  const key = keyType === "rsa" ? await acme.crypto.createPrivateRsaKey(2048) : await acme.crypto.createPrivateEcdsaKey("P-256");
+  return key.toString();
+}
+
+/** A CSR for `domains` (the first as common name) signed with `keyPem`. */
+export async function createCsr(domains: readonly string[], keyPem: string): Promise<Buffer> {
+  const acme = await loadAcme();
+  // createCsr makes an RSA key of its own when none is passed: pass ours.
+  const [, csr] = await acme.crypto.createCsr({ commonName: domains[0], altNames: [...domains] }, keyPem);
+  return csr;
 }

@@ -1,4 +1,4 @@
-import type { BundleFile, Lock, Storage, StoreOptions } from "./storage.ts";
+import type { BundleFile, Lock, Storage, StoreOptions } from "../../src/storage/storage.ts";
 
 /** A fresh error shaped like the one Node/Bun raise when the disk is full. */
 export function diskFullError(): NodeJS.ErrnoException {
@@ -88,5 +88,9 @@ export class FaultyStorage implements Storage {
 
   tryLock(name: string, ttlMs: number): Promise<Lock | undefined> {
     return this.#inner.tryLock(name, ttlMs);
+  }
+
+  close(): Promise<void> {
+    return this.#inner.close();
   }
 }

@@ -1,0 +1,23 @@
+import { AcmeError } from "./acme-client.ts";
+
+/**
+ * One line telling the operator what to check when no certificate could be
+ * obtained, from what the CA, the network or storage said. Logged beside the
+ * reason, so that "ECONNREFUSED" comes with "check MCP_ACME_DIRECTORY".
+ */
+export function operatorHint(error: unknown): string {
+  const type = error instanceof AcmeError ? error.type : undefined;
+  const message = (error as Error)?.message ?? "";
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code && ["ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "EIO"].includes(code))
+    return "certificate storage failed (disk full, read-only, permissions or an I/O error): fix it; a certificate already issued is stored on the next retry, without a new order";
+  if (type === "rateLimited") return "the CA's rate limit was hit; it will retry after the time the CA gave";
+  if (type === "connection" || type === "dns" || type === "unauthorized" || type === "incorrectResponse")
+    return "the CA could not fetch the challenge: check that the domain's DNS points at this machine and that port 80 is open to the internet";
+  // A CA that accepted the connection but did not answer is not a wrong directory URL.
+  if (code === "ECONNABORTED" || /^no answer from the CA within the timeout/.test(message))
+    return "the CA did not answer in time: it may be down or overloaded (check its status page); retrying with backoff";
+  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|timeout|certificate/i.test(message))
+    return "the ACME directory could not be reached: check MCP_ACME_DIRECTORY, outbound HTTPS, and (for a private CA) NODE_EXTRA_CA_CERTS";
+  return "see the reason above";
+}
