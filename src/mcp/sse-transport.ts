@@ -22,6 +22,9 @@ import {
   type MessageExtraInfo,
   type RequestInfo,
 } from '@modelcontextprotocol/sdk/types.js';
+import { isJsonContentType } from './http-request.ts';
+import { errorResponse } from './jsonrpc.ts';
+import { readBody } from './request-body.ts';
 
 /** Options for {@link WebStandardSSEServerTransport}. */
 export interface WebStandardSSEServerTransportOptions {
@@ -228,12 +231,12 @@ export class WebStandardSSEServerTransport implements Transport {
    */
   async handlePostMessage(request: Request, options: HandlePostMessageOptions = {}): Promise<Response> {
     if (this.#state === 'new') {
-      return rpcError(404, -32000, 'SSE stream not connected: open the event stream before posting messages');
+      return errorResponse(404, -32000, 'SSE stream not connected: open the event stream before posting messages');
     }
     if (this.#state === 'closed') {
-      return rpcError(410, -32001, 'SSE session closed: open a new event stream to start a new session');
+      return errorResponse(410, -32001, 'SSE session closed: open a new event stream to start a new session');
     }
-    if (!isJsonMediaType(request.headers.get('content-type'))) {
+    if (!isJsonContentType(request.headers.get('content-type'))) {
       return this.#reject(415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
     }
 
@@ -269,7 +272,7 @@ export class WebStandardSSEServerTransport implements Transport {
     // The stream may have closed while the body was being read; any reply
     // could no longer reach the client, so do not deliver.
     if (this.#state !== 'open') {
-      return rpcError(410, -32001, 'SSE session closed: open a new event stream to start a new session');
+      return errorResponse(410, -32001, 'SSE session closed: open a new event stream to start a new session');
     }
     const extra: MessageExtraInfo = { requestInfo: requestInfoOf(request) };
     if (options.authInfo) extra.authInfo = options.authInfo;
@@ -355,71 +358,8 @@ export class WebStandardSSEServerTransport implements Transport {
 
   #reject(status: number, code: number, message: string): Response {
     this.onerror?.(new Error(message));
-    return rpcError(status, code, message);
+    return errorResponse(status, code, message);
   }
-}
-
-type BodyResult =
-  | { kind: 'ok'; text: string }
-  | { kind: 'too-large' }
-  | { kind: 'unreadable'; reason: string };
-
-/**
- * Reads a body as UTF-8 text up to `maxBytes`. A declared `Content-Length`
- * over the limit is refused unread; otherwise bytes are counted as they
- * arrive, because chunked bodies have no length and the header can lie.
- */
-export async function readBody(request: Request, maxBytes: number): Promise<BodyResult> {
-  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
-  if (declared > maxBytes) return { kind: 'too-large' };
-  if (request.body === null) return { kind: 'ok', text: '' };
-
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let received = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      received += value.byteLength;
-      if (received > maxBytes) {
-        // Stop the upload instead of draining the rest of it.
-        await reader.cancel().catch(() => {});
-        return { kind: 'too-large' };
-      }
-      chunks.push(value);
-    }
-  } catch {
-    // The client aborted mid-upload or the connection broke.
-    return { kind: 'unreadable', reason: 'request body could not be read' };
-  } finally {
-    reader.releaseLock();
-  }
-
-  const bytes = new Uint8Array(received);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  try {
-    // fatal: JSON must be UTF-8 (RFC 8259); substituting U+FFFD would hand
-    // the server text the client never sent.
-    return { kind: 'ok', text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
-  } catch {
-    return { kind: 'unreadable', reason: 'request body is not valid UTF-8' };
-  }
-}
-
-/**
- * Whether a `Content-Type` value's media type (the part before any `;`,
- * case-insensitively) is `application/json`. Parameters such as `charset` are
- * ignored; a comma (joined duplicate headers) makes it ambiguous, so no match.
- */
-export function isJsonMediaType(header: string | null): boolean {
-  if (header === null) return false;
-  const essence = (header.split(';', 1)[0] ?? '').trim().toLowerCase();
-  return essence === 'application/json';
 }
 
 function requestInfoOf(request: Request): RequestInfo {
@@ -430,15 +370,6 @@ function requestInfoOf(request: Request): RequestInfo {
     // Only hand-built Requests can have a relative URL; omit it rather than fail.
   }
   return info;
-}
-
-/**
- * An error answer: a JSON-RPC error object without an id, as the Streamable
- * HTTP transport answers (MCP 2025-11-25: the body MAY be a JSON-RPC error
- * response that has no id), so clients of both transports can show the reason.
- */
-function rpcError(status: number, code: number, message: string): Response {
-  return Response.json({ jsonrpc: '2.0', error: { code, message }, id: null }, { status });
 }
 
 function text(status: number, body: string): Response {
