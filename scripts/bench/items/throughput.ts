@@ -69,7 +69,7 @@ export const throughput: Item = {
   async run(options: Options) {
     await ensureBinary("wrk");
     const product = await productBinary(options.binary);
-    const [sdk, bare] = await Promise.all([program("sdk-per-request"), program("bare-tls")]);
+    const [sdk, bare, sdkV2] = await Promise.all([program("sdk-per-request"), program("bare-tls"), program("sdk-v2-modern")]);
     const store = await seededStore();
     const pages = honoPages();
     const page = smallPage(pages);
@@ -81,7 +81,7 @@ export const throughput: Item = {
     const details: Record<string, unknown> = { page: { id: page.id, markdownChars: page.markdown.length }, productEnv: PRODUCT_LOAD_ENV };
 
     try {
-      const ports = (await freePorts(6)) as number[];
+      const ports = (await freePorts(7)) as number[];
       const tls = { certsDir: store.certsDir, directoryUrl: SEEDED_DIRECTORY };
       const stateful: RunningProduct = startProduct(product.path, { tls, docs: "hono", env: PRODUCT_LOAD_ENV, guard: true }, ports[0]!, ports[1]!);
       const statelessTry: RunningProduct = startProduct(product.path, { tls, docs: "hono", env: { ...PRODUCT_LOAD_ENV, MCP_STATELESS: "true" }, guard: true }, ports[2]!, ports[3]!);
@@ -126,12 +126,18 @@ export const throughput: Item = {
       const certEnv = { BENCH_CERT: store.certPath, BENCH_KEY: store.keyPath };
       const sdkChild = spawnChild([sdk.path], { ...certEnv, BENCH_PORT: String(ports[4]), BENCH_TOOL_RESULT: toolResultPath }, { guard: true, name: "sdk" });
       const bareChild = spawnChild([bare.path], { ...certEnv, BENCH_PORT: String(ports[5]), BENCH_BODY: bareBodyPath }, { guard: true, name: "bare" });
-      children.push(sdkChild, bareChild);
+      const sdkV2Child = spawnChild([sdkV2.path], { ...certEnv, BENCH_PORT: String(ports[6]), BENCH_TOOL_RESULT: toolResultPath }, { guard: true, name: "sdk-v2" });
+      children.push(sdkChild, bareChild, sdkV2Child);
       const sdkAt = endpoint("https", ports[4]!);
       const bareAt = endpoint("https", ports[5]!);
       await waitReady({ child: sdkChild, port: ports[4]! }, sdkAt);
       await waitReady({ child: bareChild, port: ports[5]! }, bareAt);
       resultOf((await check(sdkAt, fetchBody, sessionHeaders())).text, "text/event-stream");
+      const sdkV2At = endpoint("https", ports[6]!);
+      // It speaks 2026-07-28 only (no initialize): ready once it answers /healthz.
+      await waitReady({ child: sdkV2Child, port: ports[6]! }, sdkV2At, undefined, "healthz");
+      const v2Answer = await check(sdkV2At, modernFetchBody, modernHeaders("fetch"));
+      resultOf(v2Answer.text, v2Answer.contentType);
       const host = (port: number) => ({ Host: `${DOMAIN}:${port}` });
       const target = (port: number, headers: Record<string, string>, bodies: string[]): WrkTarget => ({
         url: `https://127.0.0.1:${port}/mcp`,
@@ -151,6 +157,7 @@ export const throughput: Item = {
       ];
       const searchRuns: Run[] = [{ key: "search:product", target: target(stateful.port, sessionHeaders(sessionId), searchBodies), levels: CONCURRENCY }];
       fetchRuns.push({ key: "fetch:product-2026", target: target(stateful.port, modernHeaders("fetch"), [modernFetchBody]), levels: CONCURRENCY });
+      fetchRuns.push({ key: "fetch:sdk-v2-modern", target: target(ports[6]!, modernHeaders("fetch"), [modernFetchBody]), levels: [64] });
       searchRuns.push({ key: "search:product-2026", target: target(stateful.port, modernHeaders("search"), modernSearchBodies), levels: CONCURRENCY });
       if (statelessWorks) {
         fetchRuns.push({ key: "fetch:product-stateless", target: target(statelessTry.port, sessionHeaders(), [fetchBody]), levels: CONCURRENCY });
@@ -223,6 +230,11 @@ export const throughput: Item = {
       rows.push(
         ratioRow("throughput.2026.fetch.bare.c64", "4 fetch https c=64: MCP 2026-07-28 (stateless) vs bare Bun.serve TLS JSON", rps("fetch:product-2026@64"), rps("fetch:bare-tls@64"), { op: ">=", value: 0.5 }, { measuredText: text("fetch:product-2026@64") }),
         ratioRow("throughput.2026.fetch.sdk.c64", "4 fetch https c=64: MCP 2026-07-28 vs SDK per-request server", rps("fetch:product-2026@64"), rps("fetch:sdk-per-request@64"), { op: ">=", value: 5 }, { measuredText: text("fetch:product-2026@64") }),
+        // The SDK decision, measured: the official v2 handler on the same path, same answer.
+        ratioRow("throughput.2026.fetch.sdkv2.c64", "4 fetch https c=64: MCP 2026-07-28, product vs SDK v2 createMcpHandler", rps("fetch:product-2026@64"), rps("fetch:sdk-v2-modern@64"), { op: ">=", value: 1 }, {
+          measuredText: text("fetch:product-2026@64"),
+          baselineText: text("fetch:sdk-v2-modern@64"),
+        }),
         ratioRow("throughput.2026.search.c64", "4 search https c=64: MCP 2026-07-28 vs in-process loop", rps("search:product-2026@64"), inProcessSample, { op: ">=", value: 0.8 }, { measuredText: text("search:product-2026@64") }),
       );
       if (statelessWorks) {

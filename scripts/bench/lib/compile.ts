@@ -25,7 +25,7 @@ export function productBuildFlags(): string[] {
   return flags;
 }
 
-export type Program = "sdk-per-request" | "bare-tls" | "acme-order";
+export type Program = "sdk-per-request" | "sdk-v2-modern" | "bare-tls" | "acme-order";
 
 export interface Compiled {
   path: string;

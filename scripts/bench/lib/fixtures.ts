@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { FileStorage } from "../../../src/storage/file-storage.ts";
 import { selfSigned } from "../../../test/support/self-signed.ts";
 import { startPebble, type Pebble, type PebbleOptions } from "../../../test/support/pebble.ts";
-import { endpoint, probeUntilReady, type Endpoint } from "./mcp.ts";
+import { endpoint, probeUntilReady, type Endpoint, type ProbeKind } from "./mcp.ts";
 import { DOMAIN, HONO_JSON, freePorts, newDir, say, spawnChild, type Child } from "./runtime.ts";
 
 const pebbles: Pebble[] = [];
@@ -138,9 +138,9 @@ export function startProduct(binary: string, options: ProductOptions, port: numb
 }
 
 /** Waits until a started server answers `initialize`; throws with its log otherwise. */
-export async function waitReady(server: { child: Child; port: number }, target: Endpoint, timeoutMs = 30_000): Promise<void> {
+export async function waitReady(server: { child: Child; port: number }, target: Endpoint, timeoutMs = 30_000, probe: ProbeKind = "initialize"): Promise<void> {
   try {
-    await probeUntilReady(target, "initialize", performance.now() + timeoutMs, 10, () => server.child.proc.exitCode === null);
+    await probeUntilReady(target, probe, performance.now() + timeoutMs, 10, () => server.child.proc.exitCode === null);
   } catch (error) {
     throw new Error(`${(error as Error).message}\n--- log ---\n${server.child.log().slice(-3000)}`);
   }
