@@ -113,9 +113,12 @@ export class CertificateMaintainer {
     return new Promise((resolve) => this.#readyWaiters.push(resolve));
   }
 
-  /** Re-reads storage now (SIGHUP, or another replica's renewal): swaps in a newer usable certificate. */
-  async reload(): Promise<boolean> {
-    const stored = await this.#options.store.loadUsable("reload");
+  /**
+   * Re-reads storage now (SIGHUP, another replica's renewal, or a poll):
+   * swaps in a newer usable certificate.
+   */
+  async reload(when: "reload" | "poll" = "reload"): Promise<boolean> {
+    const stored = await this.#options.store.loadUsable(when);
     if (!stored || stored.info.serialNumber === this.#current?.info.serialNumber) return false;
     await this.#install(stored, "storage");
     this.#schedule(await this.#renewAt(stored));
@@ -150,7 +153,7 @@ export class CertificateMaintainer {
     if (this.#stopped) return;
     if (renewAt - this.#options.clock.now() > EARLY_WAKE_MS) {
       // A poll: has another process renewed meanwhile?
-      await this.reload().catch((error) => this.#log.warn("could not read certificate storage", { error }));
+      await this.reload("poll").catch((error) => this.#log.warn("could not read certificate storage", { error }));
       if (this.#nextRenewalAt?.getTime() === renewAt) this.#schedule(renewAt);
       return;
     }
