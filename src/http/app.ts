@@ -167,7 +167,10 @@ export function createApp(options: AppOptions): Hono<Env> {
   // their calls. After the host guard, so a disallowed origin still gets 403;
   // before the token check, because a preflight never carries credentials.
   const cors = mcpCors({ originAllowed: originPolicy(options.hosts) });
-  for (const path of [MCP_PATH, SSE_PATH, MESSAGE_PATH]) app.use(path, cors);
+  // Only browsers send Origin, and only they need CORS answers: other clients
+  // skip it, and with it a response object built only to carry its headers.
+  const corsForBrowsers: MiddlewareHandler<Env> = (c, next) => (c.req.header("origin") === undefined ? next() : cors(c, next));
+  for (const path of [MCP_PATH, SSE_PATH, MESSAGE_PATH]) app.use(path, corsForBrowsers);
   if (options.authToken) {
     // MCP clients that get a 401 look for OAuth here (RFC 9728, RFC 8414,
     // dynamic client registration). A 401 on these would read as "OAuth,

@@ -5,6 +5,7 @@ import type { Page } from "../docs/page.ts";
 import { isValidId } from "../docs/ids.ts";
 import { MAX_QUERY_CHARS, searchedText } from "../search/query.ts";
 import { ErrorCode, McpError } from "./jsonrpc.ts";
+import { PageCache } from "./page-cache.ts";
 
 /**
  * The `search` and `fetch` tools, in the shape ChatGPT's connectors expect
@@ -134,8 +135,14 @@ export function toolDefinitions(docsTitle: string): ToolDefinition[] {
   ];
 }
 
-/** What a tool call produced: structured output, or a message a model can act on. */
-export type ToolOutcome = { output: Record<string, unknown> } | { error: string };
+/**
+ * What a tool call produced: structured output (with its JSON text, and that
+ * text escaped as a string, when already written), or a message a model can
+ * act on.
+ */
+export type ToolOutcome = { output: Record<string, unknown>; json?: string; escaped?: string } | { error: string };
+
+const pages = new PageCache();
 
 export const TOOL_NAMES = ["search", "fetch"] as const;
 
@@ -165,7 +172,8 @@ export function runTool(library: Library, name: string, args: Record<string, unk
     if (!page) {
       return { error: `No page has the id ${JSON.stringify(parsed.output.id.slice(0, 200))}. Use the search tool to find pages and pass one of the ids it returns.` };
     }
-    return { output: pageResult(page, parsed.output.offset ?? 0) };
+    const offset = parsed.output.offset ?? 0;
+    return offset === 0 ? pages.firstPart(page, () => pageResult(page, 0)) : { output: pageResult(page, offset) };
   }
   throw unknownTool(name);
 }
