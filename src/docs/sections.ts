@@ -112,7 +112,7 @@ export function inlineText(markdown: string): string {
   let rest = markdown;
   // Code spans first: their content is literal, so `__Host-` keeps its underscores.
   const codeSpan = /(`+)([\s\S]*?[^`])\1(?!`)/;
-  for (let m = codeSpan.exec(rest); m; m = codeSpan.exec(rest)) {
+  for (let m = rest.includes("`") ? codeSpan.exec(rest) : null; m; m = codeSpan.exec(rest)) {
     out += formattedText(rest.slice(0, m.index)) + stripCodePadding(m[2]!);
     rest = rest.slice(m.index + m[0].length);
   }
@@ -179,8 +179,13 @@ function stripCodePadding(code: string): string {
   return /^ .* $/s.test(code) && code.trim() !== "" ? code.slice(1, -1) : code;
 }
 
+/** A character some rule of {@link formattedText} acts on. */
+const MARKUP = /[\\[<*~_]/;
+
 /** Text outside code spans: escapes, images, links, HTML and emphasis. */
 function formattedText(text: string): string {
+  // Most lines of prose have nothing for the rules below to do.
+  if (!MARKUP.test(text)) return text;
   const escaped: string[] = [];
   // Park escaped characters in the private use area so the rules below leave them alone.
   const parked = text.replace(/\\([!-/:-@[-`{-~])/g, (_, ch: string) => {

@@ -9,7 +9,7 @@ import type { Page } from "../docs/page.ts";
 import { splitSections } from "../docs/sections.ts";
 import { identifierWords } from "./identifiers.ts";
 import { excerpt, markdownToText } from "./plaintext.ts";
-import { Postings, type TermPostings } from "./postings.ts";
+import { type Postings, PostingsBuilder, type TermPostings } from "./postings.ts";
 import { parseQuery, termExpression, type QueryTerm } from "./query.ts";
 import { DEFAULT_WEIGHTS, rankPages, type RankWeights } from "./rank.ts";
 import { SNIPPET_MAX_CHARS, snippetOf, wordFinder } from "./snippet.ts";
@@ -110,6 +110,7 @@ export class SearchIndex {
     pages: PageRow[],
     sections: SectionRow[],
     weights: Readonly<RankWeights>,
+    postings: { sections: Postings; titles: Postings; stems: Stems },
     cacheSize: number,
   ) {
     this.#db = db;
@@ -120,9 +121,9 @@ export class SearchIndex {
     this.sectionCount = sections.length;
     this.#pageOf = new Int32Array(sections.length + 1);
     for (let i = 0; i < sections.length; i++) this.#pageOf[i + 1] = sections[i]!.page;
-    this.#sectionPostings = Postings.build(db, "sections", COLUMN_WEIGHTS, sections.length, sections.length);
-    this.#titlePostings = Postings.build(db, "titles", { title: 1 }, pages.length, pages.length, -1);
-    this.#stems = new Stems(db, TOKENIZE);
+    this.#sectionPostings = postings.sections;
+    this.#titlePostings = postings.titles;
+    this.#stems = postings.stems;
     const { heading, body, identifiers } = COLUMN_WEIGHTS;
     this.#sectionMatches = new TermMatcher(
       db.query(`SELECT rowid, bm25(sections, ${heading}, ${body}, ${identifiers}) FROM sections WHERE sections MATCH ?1`),
@@ -153,11 +154,15 @@ export class SearchIndex {
     const insertTitle = db.prepare<void, [number, string]>(`INSERT INTO titles (rowid, title) VALUES (?1, ?2)`);
     const pageRows: PageRow[] = [];
     const sectionRows: SectionRow[] = [];
+    const sectionPostings = new PostingsBuilder([COLUMN_WEIGHTS.heading, COLUMN_WEIGHTS.body, COLUMN_WEIGHTS.identifiers]);
+    const titlePostings = new PostingsBuilder([1]);
     db.transaction(() => {
       for (const page of pages) {
         const lead = sectionRows.length + 1;
         const pageIndex = pageRows.push({ id: page.id, title: page.title, url: page.url, lead }) - 1;
-        insertTitle.run(pageIndex + 1, withIdentifierWords(page.title));
+        const title = withIdentifierWords(page.title);
+        insertTitle.run(pageIndex + 1, title);
+        titlePostings.add(pageIndex + 1, [title]);
         for (const section of splitSections(page)) {
           let body = markdownToText(section.text);
           // Summary and tags describe the whole page; the lead section is where they belong.
@@ -167,14 +172,19 @@ export class SearchIndex {
           const rowid = sectionRows.push({ page: pageIndex, heading: section.heading, anchor: section.anchor });
           // Only snippets read stored text back, and only from `body`, so the other
           // columns may carry extra words: identifier parts go there, not into the body.
-          insertSection.run(rowid, withIdentifierWords(section.heading), body, identifierWords(body));
+          const columns = [withIdentifierWords(section.heading), body, identifierWords(body)] as const;
+          insertSection.run(rowid, ...columns);
+          sectionPostings.add(rowid, columns);
         }
       }
     })();
     insertSection.finalize();
     insertTitle.finalize();
+    const stems = new Stems(db, TOKENIZE);
+    const tokenize = (words: readonly string[]) => stems.uncached(words);
+    const postings = { sections: sectionPostings.build(tokenize), titles: titlePostings.build(tokenize, -1), stems };
     const cacheSize = Math.max(0, Math.floor(options.termCacheSize ?? TERM_CACHE_SIZE));
-    return new SearchIndex(db, pageRows, sectionRows, { ...DEFAULT_WEIGHTS, ...options.weights }, cacheSize);
+    return new SearchIndex(db, pageRows, sectionRows, { ...DEFAULT_WEIGHTS, ...options.weights }, postings, cacheSize);
   }
 
   /**

@@ -1,8 +1,6 @@
-import type { Database } from "bun:sqlite";
-
 /**
  * The rows one term matches, with their BM25 scores (made positive, higher
- * is better), best first.
+ * is better).
  */
 export interface TermPostings {
   rowids: Int32Array;
@@ -15,44 +13,53 @@ export interface TermPostings {
 }
 
 /**
- * Rows kept per term, best first. A term matching more rows than this is
- * common enough that its weakest matches cannot decide a ranking; keeping
- * its best ones only is what bounds the cost of a search at any corpus size
- * (32 terms × this many rows at most).
+ * Rows kept per term. A term matching more rows than this is common enough
+ * that its weakest matches cannot decide a ranking; keeping its best ones
+ * only is what bounds the cost of a search at any corpus size (32 terms ×
+ * this many rows at most).
  */
 export const MAX_POSTINGS = 25_000;
+
+/**
+ * Turns words into the index's terms, in order: what FTS5's tokenizer makes
+ * of each (none, one, or several terms). See stems.ts.
+ */
+export type Tokenize = (words: readonly string[]) => (readonly string[])[];
+
+/** 32-bit FNV-1a, over UTF-16 code units. */
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
 
 /** FTS5's bm25() constants (fts5_aux.c). */
 const K1 = 1.2;
 const B = 0.75;
 
 /**
- * Every term's postings for one FTS5 table, read once from the table's own
- * `fts5vocab` instance view when the index is built, and scored in JS the
- * way FTS5's `bm25()` scores them (the same IDF, document lengths and
- * column weights): a search then reads a typed array instead of running a
- * `bm25()` query, which costs about a microsecond per matched row.
+ * Every term's postings for one FTS5 table, scored the way FTS5's `bm25()`
+ * scores them (the same IDF, document lengths and column weights): a search
+ * reads a typed array instead of running a `bm25()` query, which costs
+ * about a microsecond per matched row.
  *
  * Terms are FTS5's own (after its tokenizer and stemmer), so there is one
- * tokenizer for indexing and searching: FTS5's.
+ * tokenizer for indexing and searching: FTS5's. Scores follow FTS5's
+ * `bm25()` except for terms in at least half of the rows: FTS5 gives those
+ * an IDF of 1e-6, noise; here they score 0 (they still count for coverage).
  *
- * Scores follow FTS5's `bm25()` except for terms in at least half of the
- * rows: FTS5 gives those an IDF of 1e-6, noise; here they score 0 (they
- * still count for coverage).
+ * A term's rows are in rowid order, except for a list cut to its best
+ * {@link MAX_POSTINGS}, which is best first.
  */
 export class Postings {
   readonly #slots: Map<string, number>;
-  /** Postings of slot i: rowids[starts[i] … starts[i] + lengths[i]). */
+  /** Postings of slot i: rowids[starts[i] … starts[i + 1]). */
   readonly #starts: Int32Array;
-  readonly #lengths: Int32Array;
   readonly #counts: Int32Array;
   readonly #rowids: Int32Array;
   readonly #scores: Float32Array;
 
-  private constructor(slots: Map<string, number>, starts: Int32Array, lengths: Int32Array, counts: Int32Array, rowids: Int32Array, scores: Float32Array) {
+  /** @internal built by {@link PostingsBuilder} */
+  constructor(slots: Map<string, number>, starts: Int32Array, counts: Int32Array, rowids: Int32Array, scores: Float32Array) {
     this.#slots = slots;
     this.#starts = starts;
-    this.#lengths = lengths;
     this.#counts = counts;
     this.#rowids = rowids;
     this.#scores = scores;
@@ -68,111 +75,237 @@ export class Postings {
     const slot = this.#slots.get(term);
     if (slot === undefined) return undefined;
     const start = this.#starts[slot]!;
-    const end = start + this.#lengths[slot]!;
+    const end = this.#starts[slot + 1]!;
     return { rowids: this.#rowids.subarray(start, end), scores: this.#scores.subarray(start, end), count: this.#counts[slot]! };
   }
 
-  /** The terms, for vocabulary lookups (typo correction). */
+  /** The terms, for vocabulary lookups. */
   terms(): IterableIterator<string> {
     return this.#slots.keys();
   }
+}
+
+/**
+ * Collects the rows of one FTS5 table as they are inserted into it, and
+ * scores them once all are in.
+ *
+ * Why not read the postings back from FTS5 (its `fts5vocab` instance view)?
+ * That hands JS one row, with a fresh term string, per token in the corpus,
+ * and costs as much as indexing the text. Here the text is cut at ASCII
+ * separators into chunks (runs of ASCII letters and digits and of anything
+ * beyond ASCII), which unicode61 never joins across; each distinct chunk is
+ * given to FTS5's tokenizer once ({@link Tokenize}). So the terms are
+ * exactly FTS5's, at a cost per distinct chunk rather than per token
+ * (test/search/postings.test.ts compares both ways on real corpora).
+ */
+export class PostingsBuilder {
+  readonly #weights: readonly number[];
+  /** Distinct chunks, by id; their hashes; and the hash table over them (id + 1, 0 for none). */
+  readonly #chunks: string[] = [];
+  #hashes: Int32Array<ArrayBuffer> = new Int32Array(1024);
+  #table = new Int32Array(2048);
+  /** Per token: its chunk id, and its rowid × 4 + column. */
+  #tokenChunks: Int32Array<ArrayBuffer> = new Int32Array(4096);
+  #tokenPlaces: Int32Array<ArrayBuffer> = new Int32Array(4096);
+  #tokens = 0;
+  #maxRowid = 0;
+  #rows = 0;
+
+  /** @param weights column weights, by column index (at most 4 columns), as given to bm25(). */
+  constructor(weights: readonly number[]) {
+    if (weights.length < 1 || weights.length > 4) throw new RangeError("PostingsBuilder: 1 to 4 columns");
+    this.#weights = weights;
+  }
+
+  /** Adds one row: its text by column, as inserted into the table. Rowids are positive. */
+  add(rowid: number, columns: readonly string[]): void {
+    this.#rows++;
+    if (rowid > this.#maxRowid) this.#maxRowid = rowid;
+    for (let column = 0; column < columns.length; column++) {
+      const text = columns[column]!;
+      const place = rowid * 4 + column;
+      let start = -1;
+      let hash = 0;
+      for (let i = 0; i <= text.length; i++) {
+        const c = i < text.length ? text.charCodeAt(i) : 32;
+        if (c >= 128 || (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57)) {
+          if (start < 0) (start = i), (hash = FNV_OFFSET);
+          hash = Math.imul(hash ^ c, FNV_PRIME);
+        } else if (start >= 0) {
+          this.#token(this.#chunkId(text, start, i, hash), place);
+          start = -1;
+        }
+      }
+    }
+  }
 
   /**
-   * Reads and scores every posting of `table`.
+   * The id of chunk text[start … end), whose hash is `hash`. An open
+   * addressing table over the chunks seen so far, compared in place: a
+   * chunk seen before (most are) costs no string.
+   */
+  #chunkId(text: string, start: number, end: number, hash: number): number {
+    const length = end - start;
+    let mask = this.#table.length - 1;
+    let slot = hash & mask;
+    for (let entry = this.#table[slot]!; entry !== 0; entry = this.#table[(slot = (slot + 1) & mask)]!) {
+      const id = entry - 1;
+      if (this.#hashes[id] !== hash) continue;
+      const chunk = this.#chunks[id]!;
+      if (chunk.length !== length) continue;
+      let same = true;
+      for (let k = 0; k < length && same; k++) same = chunk.charCodeAt(k) === text.charCodeAt(start + k);
+      if (same) return id;
+    }
+    const id = this.#chunks.push(text.slice(start, end)) - 1;
+    if (id === this.#hashes.length) this.#hashes = grown(this.#hashes);
+    this.#hashes[id] = hash;
+    this.#table[slot] = id + 1;
+    // Kept at most half full, so that probes stay short.
+    if (this.#chunks.length * 2 > this.#table.length) {
+      this.#table = new Int32Array(this.#table.length * 2);
+      mask = this.#table.length - 1;
+      for (let other = 0; other < this.#chunks.length; other++) {
+        let at = this.#hashes[other]! & mask;
+        while (this.#table[at] !== 0) at = (at + 1) & mask;
+        this.#table[at] = other + 1;
+      }
+    }
+    return id;
+  }
+
+  #token(chunk: number, place: number): void {
+    if (this.#tokens === this.#tokenChunks.length) {
+      this.#tokenChunks = grown(this.#tokenChunks);
+      this.#tokenPlaces = grown(this.#tokenPlaces);
+    }
+    this.#tokenChunks[this.#tokens] = chunk;
+    this.#tokenPlaces[this.#tokens] = place;
+    this.#tokens++;
+  }
+
+  /**
+   * Scores what was added.
    *
-   * @param weights the column weights given to bm25() for this table, by column name.
-   * @param rowCount rows in the table (its N).
-   * @param maxRowid the largest rowid in it.
+   * @param tokenize FTS5's tokenizer (the table's).
    * @param shift added to every rowid in the postings (titles are stored as page index + 1, ranked by page index).
    */
-  static build(db: Database, table: string, weights: Readonly<Record<string, number>>, rowCount: number, maxRowid: number, shift = 0): Postings {
-    const vocab = `${table}_instances`;
-    db.run(`CREATE VIRTUAL TABLE temp.${vocab} USING fts5vocab(main, ${table}, instance)`);
-    try {
-      return Postings.#read(db, vocab, weights, rowCount, maxRowid, shift);
-    } finally {
-      db.run(`DROP TABLE temp.${vocab}`);
-    }
-  }
-
-  static #read(db: Database, vocab: string, weights: Readonly<Record<string, number>>, rowCount: number, maxRowid: number, shift: number): Postings {
-    // One pass over every token instance, in term then row order: weighted
-    // frequencies per (term, row), and every row's length in tokens.
-    const docLength = new Float64Array(maxRowid + 1);
-    let pairRowids = new Int32Array(1024);
-    let pairFreqs = new Float32Array(1024);
-    let pairs = 0;
-    const termStarts: number[] = [];
-    const termNames: string[] = [];
-    let lastTerm: string | undefined;
-    let lastRow = -1;
-    let totalTokens = 0;
-    for (const { term, doc: row, col: column } of db.query(`SELECT term, doc, col FROM temp.${vocab}`).iterate() as IterableIterator<{ term: string; doc: number; col: string }>) {
-      docLength[row]! += 1;
-      totalTokens++;
-      if (term !== lastTerm) {
-        termNames.push(term);
-        termStarts.push(pairs);
-        lastTerm = term;
-        lastRow = -1;
-      }
-      if (row !== lastRow) {
-        if (pairs === pairRowids.length) {
-          const rowids = new Int32Array(pairs * 2);
-          rowids.set(pairRowids);
-          pairRowids = rowids;
-          const freqs = new Float32Array(pairs * 2);
-          freqs.set(pairFreqs);
-          pairFreqs = freqs;
-        }
-        pairRowids[pairs] = row;
-        pairFreqs[pairs] = 0;
-        pairs++;
-        lastRow = row;
-      }
-      pairFreqs[pairs - 1]! += weights[column] ?? 1;
-    }
-    termStarts.push(pairs);
-
-    const avgdl = rowCount > 0 ? totalTokens / rowCount : 1;
+  build(tokenize: Tokenize, shift = 0): Postings {
+    // Terms of every chunk, as term ids: chunk c has chunkTerms[chunkStart[c] … chunkStart[c + 1]).
+    const chunkCount = this.#chunks.length;
+    const chunkTermLists = tokenize(this.#chunks);
     const slots = new Map<string, number>();
+    const termNames: string[] = [];
+    const chunkStart = new Int32Array(chunkCount + 1);
+    let listed = 0;
+    for (let c = 0; c < chunkCount; c++) listed += chunkTermLists[c]!.length;
+    const chunkTerms = new Int32Array(listed);
+    listed = 0;
+    for (let c = 0; c < chunkCount; c++) {
+      chunkStart[c] = listed;
+      for (const term of chunkTermLists[c]!) {
+        let slot = slots.get(term);
+        if (slot === undefined) {
+          slot = termNames.push(term) - 1;
+          slots.set(term, slot);
+        }
+        chunkTerms[listed++] = slot;
+      }
+    }
+    chunkStart[chunkCount] = listed;
     const terms = termNames.length;
-    const starts = new Int32Array(terms);
-    const lengths = new Int32Array(terms);
+
+    // Tokens by term (a counting sort, stable: rows stay in order), and each row's length in terms.
+    const tokens = this.#tokens;
+    const tokenChunks = this.#tokenChunks;
+    const tokenPlaces = this.#tokenPlaces;
+    const docLength = new Int32Array(this.#maxRowid + 1);
+    const termStart = new Int32Array(terms + 1);
+    let totalTerms = 0;
+    for (let t = 0; t < tokens; t++) {
+      const c = tokenChunks[t]!;
+      const n = chunkStart[c + 1]! - chunkStart[c]!;
+      docLength[tokenPlaces[t]! >> 2]! += n;
+      totalTerms += n;
+      for (let j = chunkStart[c]!; j < chunkStart[c + 1]!; j++) termStart[chunkTerms[j]! + 1]!++;
+    }
+    for (let s = 0; s < terms; s++) termStart[s + 1]! += termStart[s]!;
+    const fill = termStart.slice(0, terms);
+    const places = new Int32Array(totalTerms);
+    for (let t = 0; t < tokens; t++) {
+      const c = tokenChunks[t]!;
+      for (let j = chunkStart[c]!; j < chunkStart[c + 1]!; j++) places[fill[chunkTerms[j]!]!++] = tokenPlaces[t]!;
+    }
+    // The token lists are no longer needed; let them go before the postings are made.
+    this.#tokenChunks = this.#tokenPlaces = new Int32Array(0);
+    this.#tokens = 0;
+
+    const weights = Float32Array.from({ length: 4 }, (_, column) => this.#weights[column] ?? 0);
+    const avgdl = this.#rows > 0 ? totalTerms / this.#rows : 1;
+    const rowCount = this.#rows;
+    // Postings: one entry per (term, row), its weighted frequency summed over
+    // the row's tokens. Counted first, so that the lists are allocated once.
     const counts = new Int32Array(terms);
     let kept = 0;
-    for (let t = 0; t < terms; t++) kept += Math.min(MAX_POSTINGS, termStarts[t + 1]! - termStarts[t]!);
+    let longest = 0;
+    for (let s = 0; s < terms; s++) {
+      let n = 0;
+      let last = -1;
+      for (let i = termStart[s]!; i < termStart[s + 1]!; i++) {
+        const row = places[i]! >> 2;
+        if (row !== last) (n++, (last = row));
+      }
+      counts[s] = n;
+      kept += Math.min(n, MAX_POSTINGS);
+      if (n > longest) longest = n;
+    }
+    const starts = new Int32Array(terms + 1);
     const rowids = new Int32Array(kept);
     const scores = new Float32Array(kept);
+    const listRows = new Int32Array(longest);
+    const listScores = new Float32Array(longest);
     let at = 0;
-    let order = new Int32Array(0);
-    for (let t = 0; t < terms; t++) {
-      const from = termStarts[t]!;
-      const n = termStarts[t + 1]! - from;
-      slots.set(termNames[t]!, t);
-      counts[t] = n;
-      starts[t] = at;
+    for (let s = 0; s < terms; s++) {
+      starts[s] = at;
+      let n = 0;
+      for (let i = termStart[s]!; i < termStart[s + 1]!; i++) {
+        const row = places[i]! >> 2;
+        const weight = weights[places[i]! & 3]!;
+        if (n > 0 && listRows[n - 1] === row) listScores[n - 1]! += weight;
+        else {
+          listRows[n] = row;
+          listScores[n++] = weight;
+        }
+      }
       // FTS5: idf = log((N - n + 0.5) / (n + 0.5)), floored at 1e-6; a term in half the rows or more scores 0 here.
       const idf = Math.log((rowCount - n + 0.5) / (n + 0.5));
-      const raw = new Float32Array(n);
       for (let i = 0; i < n; i++) {
-        const f = pairFreqs[from + i]!;
-        const length = docLength[pairRowids[from + i]!]!;
-        raw[i] = idf <= 0 ? 0 : (idf * (f * (K1 + 1))) / (f + K1 * (1 - B + (B * length) / avgdl));
+        const f = listScores[i]!;
+        listScores[i] = idf <= 0 ? 0 : (idf * (f * (K1 + 1))) / (f + K1 * (1 - B + (B * docLength[listRows[i]!]!) / avgdl));
       }
-      // Best first (ties by rowid), so that a cut keeps the best.
-      if (order.length < n) order = new Int32Array(n);
-      const view = order.subarray(0, n);
-      for (let i = 0; i < n; i++) view[i] = i;
-      view.sort((a, b) => raw[b]! - raw[a]! || pairRowids[from + a]! - pairRowids[from + b]!);
-      const keep = Math.min(MAX_POSTINGS, n);
-      for (let i = 0; i < keep; i++) {
-        rowids[at + i] = pairRowids[from + view[i]!]! + shift;
-        scores[at + i] = raw[view[i]!]!;
+      if (n > MAX_POSTINGS) {
+        // Cut to the best, ties by rowid.
+        const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => listScores[b]! - listScores[a]! || listRows[a]! - listRows[b]!);
+        for (let i = 0; i < MAX_POSTINGS; i++) {
+          rowids[at + i] = listRows[order[i]!]! + shift;
+          scores[at + i] = listScores[order[i]!]!;
+        }
+        at += MAX_POSTINGS;
+      } else {
+        for (let i = 0; i < n; i++) {
+          rowids[at + i] = listRows[i]! + shift;
+          scores[at + i] = listScores[i]!;
+        }
+        at += n;
       }
-      lengths[t] = keep;
-      at += keep;
     }
-    return new Postings(slots, starts, lengths, counts, rowids, scores);
+    starts[terms] = at;
+    return new Postings(slots, starts, counts, rowids, scores);
   }
+}
+
+function grown(array: Int32Array): Int32Array<ArrayBuffer> {
+  const bigger = new Int32Array(array.length * 2);
+  bigger.set(array);
+  return bigger;
 }

@@ -1,7 +1,10 @@
 import type { Database, Statement } from "bun:sqlite";
+import { porterStem } from "./porter.ts";
 
 /** Words kept with their terms: far more than any question has, far fewer than a vocabulary. */
 const CACHE_SIZE = 20_000;
+/** What unicode61 makes one token of, and porter.ts stems as FTS5 does. */
+const ASCII_WORD = /^[A-Za-z0-9]+$/;
 /** A word no stemmer changes and no one searches for. */
 const SEPARATOR = "q0x9sep7z";
 
@@ -11,7 +14,9 @@ const SEPARATOR = "q0x9sep7z";
  * up exactly as the same word was indexed (`Renewing` → `renew`). FTS5 has
  * no SQL function for it, so words are written into a one-row scratch
  * table of the same tokenizer and its terms read back; that costs tens of
- * microseconds, so every word is asked once and remembered (LRU).
+ * microseconds, so every word is asked once and remembered (LRU). Plain
+ * ASCII words, most of them, need no asking: porter.ts stems them as FTS5
+ * does.
  */
 export class Stems {
   readonly #insert: Statement<unknown, [string]>;
@@ -30,38 +35,64 @@ export class Stems {
 
   /**
    * The terms of each word, in order: usually one each; none for a word the
-   * tokenizer drops, several for one it splits. Words not seen before are
-   * asked of FTS5 together, in one write.
+   * tokenizer drops, several for one it splits. Words of ASCII letters and
+   * digits are stemmed in JS (porter.ts); others not seen before are asked
+   * of FTS5 together, in one write, and remembered.
    */
   of(words: readonly string[]): (readonly string[])[] {
     let missing: string[] | undefined;
-    for (const word of words) if (!this.#cache.has(word) && !missing?.includes(word)) (missing ??= []).push(word);
+    for (const word of words) {
+      if (!ASCII_WORD.test(word) && !this.#cache.has(word) && !missing?.includes(word)) (missing ??= []).push(word);
+    }
     if (missing) {
-      // One write for all: the words with a separator word between them, which
-      // the tokenizer leaves as it is, so each word's terms are those between
-      // two separators (a word may give none, or several).
-      if (missing.includes(SEPARATOR)) {
-        for (const word of missing) this.#remember(word, this.#tokenize(word));
-      } else {
-        const terms = this.#tokenize(missing.join(` ${SEPARATOR} `));
-        let word = 0;
-        let current: string[] = [];
-        for (const term of terms) {
-          if (term === SEPARATOR) {
-            this.#remember(missing[word++]!, current);
-            current = [];
-          } else current.push(term);
-        }
-        this.#remember(missing[word]!, current);
-      }
+      const terms = this.#probe(missing);
+      missing.forEach((word, i) => this.#remember(word, terms[i]!));
     }
     return words.map((word) => {
+      if (ASCII_WORD.test(word)) return [porterStem(word)];
       const terms = this.#cache.get(word)!;
       // Most recently used last.
       this.#cache.delete(word);
       this.#cache.set(word, terms);
       return terms;
     });
+  }
+
+  /**
+   * The terms of each word, not remembered: for a whole vocabulary at once
+   * (postings.ts). Those FTS5 must be asked about are asked in one write.
+   */
+  uncached(words: readonly string[]): (readonly string[])[] {
+    const found: (readonly string[])[] = new Array(words.length);
+    const others: string[] = [];
+    const at: number[] = [];
+    for (let i = 0; i < words.length; i++) {
+      const word = words[i]!;
+      if (ASCII_WORD.test(word)) found[i] = [porterStem(word)];
+      else (others.push(word), at.push(i));
+    }
+    const probed = this.#probe(others);
+    for (let i = 0; i < at.length; i++) found[at[i]!] = probed[i]!;
+    return found;
+  }
+
+  /** What FTS5's tokenizer makes of each word, in one write. */
+  #probe(words: readonly string[]): string[][] {
+    // The words with a separator word between them, which the tokenizer
+    // leaves as it is, so each word's terms are those between two separators
+    // (a word may give none, or several).
+    if (words.length === 0) return [];
+    if (words.includes(SEPARATOR)) return words.map((word) => this.#tokenize(word));
+    const found: string[][] = [];
+    let current: string[] = [];
+    for (const term of this.#tokenize(words.join(` ${SEPARATOR} `))) {
+      if (term === SEPARATOR) {
+        found.push(current);
+        current = [];
+      } else current.push(term);
+    }
+    found.push(current);
+    return found;
   }
 
   #tokenize(text: string): string[] {
