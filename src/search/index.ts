@@ -10,6 +10,7 @@ import { identifierWords } from "./identifiers.ts";
 import { excerpt, markdownToText } from "./plaintext.ts";
 import { parseQuery, termExpression, type QueryTerm } from "./query.ts";
 import { DEFAULT_WEIGHTS, rankPages, type RankWeights, type TermMatch } from "./rank.ts";
+import { buildVocabulary } from "./vocabulary.ts";
 
 /** One search result: a page, pointing at its best-matching section. */
 export interface SearchHit {
@@ -97,6 +98,7 @@ export class SearchIndex {
   readonly #sectionMatches: TermMatcher;
   readonly #titleMatches: TermMatcher;
   readonly #bodyQuery: Statement<{ body: string }, [number]>;
+  #vocabulary: ReadonlyMap<string, number> | undefined;
 
   private constructor(
     db: Database,
@@ -201,6 +203,20 @@ export class SearchIndex {
         score,
       };
     });
+  }
+
+  /** Sections and titles matching `word` as the index stems it; 0 for a word it does not know (typo correction). */
+  matchCount(word: string): number {
+    const expression = termExpression({ words: [word], prefix: false });
+    return this.#sectionMatches.get(expression).length + this.#titleMatches.get(expression).length;
+  }
+
+  /** The words of the sections' text and how many sections hold each (see vocabulary.ts), read on first use. */
+  vocabulary(): ReadonlyMap<string, number> {
+    this.#vocabulary ??= buildVocabulary(
+      (this.#db.query(`SELECT heading || ' ' || body AS text FROM sections`).values() as [string][]).map((row) => row[0]),
+    );
+    return this.#vocabulary;
   }
 
   /** Frees the database; the index must not be used afterwards. */
