@@ -14,6 +14,8 @@ export interface SourceSettings {
   /** The server's own page URL prefix (`<origin>/docs/`), used when `baseUrl` is not set. */
   selfDocsUrl: string;
   dataDir: string;
+  /** Where a remote source keeps its last good copy; `<dataDir>/docs-cache` by default. */
+  cacheDir?: string;
 }
 
 /** A user mistake in the source setting (a path that does not exist); reported in one line, exit 2. */
@@ -32,7 +34,7 @@ export async function createSource(settings: SourceSettings): Promise<DocsSource
   const baseUrl = withSlash(settings.baseUrl ?? settings.selfDocsUrl);
   if (source === "embedded") return new EmbeddedSource(settings.selfDocsUrl);
   if (/^https?:\/\//i.test(source)) {
-    return new RemoteSource({ url: source, cacheDir: join(settings.dataDir, "docs-cache") });
+    return new RemoteSource({ url: source, cacheDir: settings.cacheDir ?? join(settings.dataDir, "docs-cache") });
   }
   const path = resolve(source);
   const info = await stat(path).catch(() => undefined);

@@ -13,8 +13,11 @@ export interface Snapshot {
   rendered: Map<string, Blob>;
 }
 
-/** Library state for `/healthz` and the status page. */
-export interface LibraryStatus {
+/** One set's state for `/healthz` and the status page. */
+export interface DocSetStatus {
+  /** The set's name and version, when several named sets are served (`MCP_DOCS_SOURCES`). */
+  name?: string;
+  version?: string;
   source: string;
   title: string;
   pages: number;
@@ -25,8 +28,11 @@ export interface LibraryStatus {
   lastRefreshError?: string;
 }
 
-export interface LibraryOptions {
+export interface DocSetOptions {
   source: DocsSource;
+  /** Name and version, for sets configured with `MCP_DOCS_SOURCES`. */
+  name?: string;
+  version?: string;
   logger: Logger;
   /** Title set by the user; the source's own name otherwise. */
   title?: string;
@@ -37,24 +43,32 @@ export interface LibraryOptions {
 }
 
 /**
- * The documentation being served, kept fresh. A refresh builds a complete new
- * index beside the current one and swaps it in whole, so a search never sees
- * half of an update; a refresh that fails keeps the last good snapshot.
+ * One documentation set, kept fresh: its source, its refresh timer and its
+ * index. A refresh builds a complete new index beside the current one and
+ * swaps it in whole, so a search never sees half of an update; a refresh
+ * that fails keeps the last good snapshot. The {@link Library} serves one or
+ * several of these.
  */
-export class Library {
+export class DocSet {
   readonly title: string;
+  readonly name?: string;
+  readonly version?: string;
   #snapshot: Snapshot | undefined;
   #timer: Timer | undefined;
   #lastRefreshAt: Date | undefined;
   #lastError: string | undefined;
   #failures = 0;
+  #settled = false;
   #refreshing: Promise<boolean> | undefined;
-  #readyWaiters: (() => void)[] = [];
+  /** Waiters for the first index or the first failure; each says whether it is done (and then resolved). */
+  #readyWaiters: (() => boolean)[] = [];
   readonly #replacedListeners = new Set<() => void>();
   readonly #log: Logger;
 
-  constructor(private readonly options: LibraryOptions) {
+  constructor(private readonly options: DocSetOptions) {
     this.title = options.title ?? options.source.defaultTitle;
+    this.name = options.name;
+    this.version = options.version;
     this.#log = options.logger;
   }
 
@@ -69,17 +83,32 @@ export class Library {
    * faster cold start); requests that need the documentation wait here.
    */
   whenReady(timeoutMs: number): Promise<boolean> {
-    if (this.#snapshot) return Promise.resolve(true);
+    return this.#waitFor(timeoutMs, () => this.#snapshot !== undefined);
+  }
+
+  /**
+   * Resolves once the first load has been tried (served or failed), `true`
+   * if documentation is in service then; `false` after `timeoutMs`. A set
+   * whose source is down must not hold up the others' answers.
+   */
+  whenSettled(timeoutMs: number): Promise<boolean> {
+    return this.#waitFor(timeoutMs, () => this.#settled || this.#snapshot !== undefined).then(() => this.#snapshot !== undefined);
+  }
+
+  #waitFor(timeoutMs: number, done: () => boolean): Promise<boolean> {
+    if (done()) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.#readyWaiters = this.#readyWaiters.filter((waiter) => waiter !== done);
+        this.#readyWaiters = this.#readyWaiters.filter((waiter) => waiter !== check);
         resolve(false);
       }, timeoutMs);
-      const done = () => {
+      const check = () => {
+        if (!done()) return false;
         clearTimeout(timer);
         resolve(true);
+        return true;
       };
-      this.#readyWaiters.push(done);
+      this.#readyWaiters.push(check);
     });
   }
 
@@ -140,6 +169,7 @@ export class Library {
     try {
       const result = await this.options.source.load();
       this.#failures = 0;
+      this.#settled = true;
       if (!result) {
         this.#lastError = undefined;
         this.#log.debug("documentation unchanged", { source: this.options.source.description });
@@ -156,7 +186,7 @@ export class Library {
       };
       // Searches run synchronously, so none can still be using the old index.
       previous?.index.close();
-      for (const resolve of this.#readyWaiters.splice(0)) resolve();
+      this.#wake();
       for (const listener of this.#replacedListeners) {
         try {
           listener();
@@ -176,6 +206,8 @@ export class Library {
       return true;
     } catch (error) {
       this.#failures++;
+      this.#settled = true;
+      this.#wake();
       this.#lastError = (error as Error).message;
       this.#log.warn(this.#snapshot ? "documentation refresh failed; keeping the last good index" : "documentation could not be loaded", {
         source: this.options.source.description,
@@ -183,6 +215,16 @@ export class Library {
       });
       return false;
     }
+  }
+
+  /** Resolves the waiters that are done now; keeps the rest. */
+  #wake(): void {
+    this.#readyWaiters = this.#readyWaiters.filter((check) => !check());
+  }
+
+  /** The index in service, for the speller's vocabulary; `undefined` before the first load. */
+  get index(): SearchIndex | undefined {
+    return this.#snapshot?.index;
   }
 
   /**
@@ -207,9 +249,11 @@ export class Library {
     this.#timer = undefined;
   }
 
-  status(now = new Date()): LibraryStatus {
+  status(now = new Date()): DocSetStatus {
     const snapshot = this.#snapshot;
     return {
+      ...(this.name ? { name: this.name } : {}),
+      ...(this.version ? { version: this.version } : {}),
       source: this.options.source.description,
       title: this.title,
       pages: snapshot?.index.pageCount ?? 0,

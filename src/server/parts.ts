@@ -1,6 +1,8 @@
 import { resolve } from "node:path";
 import type { Config } from "../config/index.ts";
+import { join } from "node:path";
 import { createSource } from "../docs/create-source.ts";
+import { setKey } from "../docs/doc-sets.ts";
 import { Library } from "../docs/library.ts";
 import { isEventStream, MESSAGE_PATH, type AppOptions } from "../http/app.ts";
 import { streamSlots } from "../http/client-limits/index.ts";
@@ -37,20 +39,31 @@ export interface Parts {
  * @throws SourceSettingError when the documentation source setting names nothing usable.
  */
 export async function startParts(config: Config, publicUrl: URL, logger: Logger, names: readonly string[], version: string): Promise<Parts> {
-  const source = await createSource({
-    source: config.docsSource,
-    baseUrl: config.docsBaseUrl,
-    selfDocsUrl: `${publicUrl.origin}/docs/`,
-    dataDir: resolve(config.dataDir),
-  });
+  const selfDocsUrl = `${publicUrl.origin}/docs/`;
+  const dataDir = resolve(config.dataDir);
   const metrics = createMetrics();
-  const library = new Library({
-    source,
-    logger: logger.child("docs"),
-    title: config.docsTitle,
-    refreshMs: config.docsRefresh,
-    onSearch: (seconds) => metrics.searchSeconds.observe(seconds),
-  });
+  const onSearch = (seconds: number) => metrics.searchSeconds.observe(seconds);
+  const library = config.docsSources
+    ? new Library({
+        // Each set keeps its last good copy in a folder of its own.
+        sets: await Promise.all(
+          config.docsSources.map(async (spec) => ({
+            ...spec,
+            refreshMs: spec.refreshMs ?? config.docsRefresh,
+            source: await createSource({ source: spec.source, baseUrl: spec.baseUrl ?? config.docsBaseUrl, selfDocsUrl, dataDir, cacheDir: join(dataDir, "docs-cache", setKey(spec)) }),
+          })),
+        ),
+        logger: logger.child("docs"),
+        title: config.docsTitle,
+        onSearch,
+      })
+    : new Library({
+        source: await createSource({ source: config.docsSource, baseUrl: config.docsBaseUrl, selfDocsUrl, dataDir }),
+        logger: logger.child("docs"),
+        title: config.docsTitle,
+        refreshMs: config.docsRefresh,
+        onSearch,
+      });
   const loaded = library.refresh().then(() => library.startRefreshing());
 
   const dispatcher = new McpDispatcher({
