@@ -14,6 +14,9 @@ import { StatelessEndpoint } from "../mcp/stateless.ts";
 import { Subscriptions } from "../mcp/subscriptions.ts";
 import { createMetrics } from "../metrics/index.ts";
 import { hostPolicy } from "./allowed-hosts.ts";
+import type { Tuning } from "../config/tuning.ts";
+import { Insights } from "../insights/index.ts";
+import { createStorage } from "../storage/create-storage.ts";
 
 /** What the server runs behind its listener, whichever it is. */
 export interface Parts {
@@ -38,7 +41,7 @@ export interface Parts {
  *
  * @throws SourceSettingError when the documentation source setting names nothing usable.
  */
-export async function startParts(config: Config, publicUrl: URL, logger: Logger, names: readonly string[], version: string): Promise<Parts> {
+export async function startParts(config: Config, publicUrl: URL, logger: Logger, names: readonly string[], version: string, tuning: Tuning = {}): Promise<Parts> {
   const selfDocsUrl = `${publicUrl.origin}/docs/`;
   const dataDir = resolve(config.dataDir);
   const metrics = createMetrics();
@@ -66,6 +69,23 @@ export async function startParts(config: Config, publicUrl: URL, logger: Logger,
       });
   const loaded = library.refresh().then(() => library.startRefreshing());
 
+  // What assistants ask: in memory, and merged through shared storage when replicas share one.
+  const insightsStorage = config.insights === "on" && config.storage !== "file"
+    ? (await createStorage({ storage: config.storage, certsDir: config.certsDir, namespace: config.storageNamespace, encryptionKey: config.storageEncryptionKey })).storage
+    : undefined;
+  const insights = config.insights === "on"
+    ? new Insights({
+        logger: logger.child("insights"),
+        storage: insightsStorage,
+        shareIntervalMs: tuning.insightsShareMs,
+        onRecord: (zero) => {
+          metrics.searchQueries.inc();
+          if (zero) metrics.zeroResultQueries.inc();
+        },
+      })
+    : undefined;
+  await insights?.start();
+
   const dispatcher = new McpDispatcher({
     library,
     name: "mcp-server",
@@ -73,6 +93,7 @@ export async function startParts(config: Config, publicUrl: URL, logger: Logger,
     // Clients may keep lists and pages until the source is next checked (an hour when it never is: SIGHUP still reloads).
     cacheTtlMs: config.docsRefresh > 0 ? config.docsRefresh : 3_600_000,
     cacheScope: config.authToken ? "private" : "public",
+    onSearchQuery: insights && ((event) => insights.record(event)),
   });
   const streams = streamSlots(config.maxStreamsPerClient);
   const subscriptions = new Subscriptions({ keepAliveMs: 15_000, acquireStream: streams.acquire });
@@ -108,6 +129,7 @@ export async function startParts(config: Config, publicUrl: URL, logger: Logger,
     clientIpv6Prefix: config.clientIpv6Prefix,
     hosts: hostPolicy(config, names),
     logger: logger.child("http"),
+    insights: insights && (() => insights.view()),
   };
   const log = logger.child("main");
   return {
@@ -119,6 +141,8 @@ export async function startParts(config: Config, publicUrl: URL, logger: Logger,
       if (!(await inFlight.idle(deadlineMs))) log.warn("shutdown deadline passed with requests in flight", { inFlight: inFlight.count });
     },
     async stop() {
+      await insights?.stop();
+      await insightsStorage?.close();
       library.close();
       subscriptions.closeAll();
       await sessions?.closeAll();

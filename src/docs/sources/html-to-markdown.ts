@@ -25,7 +25,7 @@ const CONTENT_SELECTORS = [".vp-doc", ".theme-doc-markdown", ".md-content__inner
 /** Left out with everything inside. */
 const SKIPPED_TAGS = new Set(["script", "style", "noscript", "template", "svg", "nav", "aside", "footer", "form", "button", "iframe", "select", "textarea", "input", "dialog", "object", "canvas", "head"]);
 /** Classes of anchors and widgets that are chrome, not content. */
-const SKIPPED_CLASSES = /(^|\s)(headerlink|hash-link|header-anchor|anchor-link|lang|copy|sr-only|visually-hidden|toc|breadcrumbs?|theme-doc-toc-mobile|md-source-file|edit-link)(\s|$)/;
+const SKIPPED_CLASSES = /(^|\s)(headerlink|hash-link|header-anchor|anchor-link|lang|copy|sr-only|tabs|visually-hidden|toc|breadcrumbs?|theme-doc-toc-mobile|md-source-file|edit-link)(\s|$)/;
 const BLOCK_TAGS = new Set(["p", "div", "section", "article", "main", "header", "figure", "figcaption", "details", "summary", "dl", "dt", "dd", "address", "center"]);
 
 interface Frame {
