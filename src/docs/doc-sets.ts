@@ -1,3 +1,4 @@
+import * as v from "valibot";
 import { parseDuration } from "../config/units.ts";
 import { displayUrl } from "../log/redact.ts";
 
@@ -119,3 +120,17 @@ export function compareVersionsNewestFirst(a: string | undefined, b: string | un
   }
   return 0;
 }
+
+/** `MCP_DOCS_SOURCES` as a setting's schema: text in, the sets out, a bad entry an issue naming it. */
+export const docSetsSchema = v.pipe(
+  v.string(),
+  v.trim(),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    try {
+      return parseDocSets(dataset.value);
+    } catch (error) {
+      addIssue({ message: (error as Error).message });
+      return NEVER;
+    }
+  }),
+) as v.GenericSchema<string, DocSetSpec[]>;

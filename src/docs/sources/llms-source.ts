@@ -3,8 +3,8 @@ import { idFromPermalink } from "../ids.ts";
 import { htmlToMarkdown } from "./html-to-markdown.ts";
 import { parseLlmsIndex, splitLlmsFull } from "./llms-text.ts";
 import type { CachedDocument } from "./site-cache.ts";
-import { inPool, siteFetch, type SiteResponse } from "./site-fetch.ts";
-import { WebsiteSource, type Crawl, type SiteLimits } from "./website-source.ts";
+import { inPool } from "./site-fetch.ts";
+import { WebsiteSource, type Crawl } from "./website-source.ts";
 
 /**
  * Documentation published by the llms.txt convention (llmstxt.org), by URL:
@@ -22,20 +22,11 @@ import { WebsiteSource, type Crawl, type SiteLimits } from "./website-source.ts"
  * {@link WebsiteSource}).
  */
 export class LlmsSource extends WebsiteSource {
-  constructor(url: string, cacheDir: string, limits: Partial<SiteLimits> = {}) {
-    super(url, cacheDir, limits);
-  }
-
   protected async crawl(previous: Record<string, CachedDocument> | undefined): Promise<Crawl> {
     const origin = this.url.origin;
     const limits = this.limits;
+    const get = this.fetcher(previous);
     const entryUrl = this.url.href;
-    let budget = limits.maxTotalBytes;
-    const get = async (url: string, accept: string): Promise<SiteResponse> => {
-      const response = await siteFetch(url, { origin, maxBytes: Math.min(limits.maxPageBytes, budget), timeoutMs: limits.timeoutMs, validators: previous?.[url]?.validators, accept });
-      if (response.status === 200 && "text" in response) budget -= Buffer.byteLength(response.text);
-      return response;
-    };
 
     const entry = await get(entryUrl, "text/markdown, text/plain;q=0.9, */*;q=0.1");
     const isIndex = /(^|\/)llms\.txt$/i.test(this.url.pathname);

@@ -3,9 +3,9 @@ import { idFromPermalink } from "../ids.ts";
 import { htmlToMarkdown } from "./html-to-markdown.ts";
 import { ALLOW_ALL, parseRobots, type RobotsRules } from "./robots.ts";
 import type { CachedDocument } from "./site-cache.ts";
-import { inPool, siteFetch, USER_AGENT, type SiteResponse } from "./site-fetch.ts";
+import { inPool, USER_AGENT, type SiteResponse } from "./site-fetch.ts";
 import { parseSitemap } from "./sitemap.ts";
-import { WebsiteSource, type Crawl, type SiteLimits } from "./website-source.ts";
+import { WebsiteSource, type Crawl } from "./website-source.ts";
 
 /** How deep sitemap indexes may nest (an index of indexes of sitemaps). */
 const MAX_SITEMAP_DEPTH = 2;
@@ -26,19 +26,10 @@ const MAX_SITEMAPS = 50;
  * good copy is kept (see {@link WebsiteSource}).
  */
 export class SitemapSource extends WebsiteSource {
-  constructor(url: string, cacheDir: string, limits: Partial<SiteLimits> = {}) {
-    super(url, cacheDir, limits);
-  }
-
   protected async crawl(previous: Record<string, CachedDocument> | undefined): Promise<Crawl> {
     const origin = this.url.origin;
     const limits = this.limits;
-    let budget = limits.maxTotalBytes;
-    const get = async (url: string, accept: string, validators = previous?.[url]?.validators): Promise<SiteResponse> => {
-      const response = await siteFetch(url, { origin, maxBytes: Math.min(limits.maxPageBytes, budget), timeoutMs: limits.timeoutMs, validators, accept });
-      if (response.status === 200 && "text" in response) budget -= Buffer.byteLength(response.text);
-      return response;
-    };
+    const get = this.fetcher(previous);
     const robots = await this.#robots(get);
     const documents: Record<string, CachedDocument> = {};
     let changed = false;
@@ -92,8 +83,8 @@ export class SitemapSource extends WebsiteSource {
   }
 
   /** The site's robots.txt rules for us: none when it has none (4xx); a server error stops the load. */
-  async #robots(get: (url: string, accept: string, validators?: undefined) => Promise<SiteResponse>): Promise<RobotsRules> {
-    const response = await get(new URL("/robots.txt", this.url).href, "text/plain", undefined);
+  async #robots(get: (url: string, accept: string) => Promise<SiteResponse>): Promise<RobotsRules> {
+    const response = await get(new URL("/robots.txt", this.url).href, "text/plain");
     if (response.status === 200 && "text" in response) return parseRobots(response.text, USER_AGENT);
     if (response.status >= 500) throw new Error(`robots.txt answered HTTP ${response.status}; nothing is fetched until it can be read`);
     return ALLOW_ALL;

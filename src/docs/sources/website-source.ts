@@ -2,6 +2,7 @@ import type { DocsSource, LoadResult } from "../source.ts";
 import { uniqueIds } from "../ids.ts";
 import { displayUrl, withoutUrlSecrets } from "../../log/redact.ts";
 import { SiteCache, urlKey, type CachedDocument } from "./site-cache.ts";
+import { siteFetch, type SiteResponse } from "./site-fetch.ts";
 
 /** Bounds on what one load of a website source may fetch. */
 export interface SiteLimits {
@@ -53,6 +54,21 @@ export abstract class WebsiteSource implements DocsSource {
     this.defaultTitle = this.url.hostname;
     this.limits = { ...DEFAULT_SITE_LIMITS, ...limits };
     this.#cache = new SiteCache(cacheDir, urlKey(url));
+  }
+
+  /**
+   * A fetcher for one crawl: every document of the site within the page and
+   * total byte limits (the total shrinks with each body read), revalidated
+   * with the validators `previous` has for it.
+   */
+  protected fetcher(previous: Record<string, CachedDocument> | undefined): (url: string, accept: string) => Promise<SiteResponse> {
+    const { maxPageBytes, timeoutMs } = this.limits;
+    let budget = this.limits.maxTotalBytes;
+    return async (url, accept) => {
+      const response = await siteFetch(url, { origin: this.url.origin, maxBytes: Math.min(maxPageBytes, budget), timeoutMs, validators: previous?.[url]?.validators, accept });
+      if (response.status === 200 && "text" in response) budget -= Buffer.byteLength(response.text);
+      return response;
+    };
   }
 
   /**
