@@ -65,7 +65,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   const url = await listener.open();
   let parts: Parts | undefined;
   try {
-    parts = await startParts(config, url, logger, listener.names, VERSION);
+    parts = await startParts(config, url, logger, listener.names, VERSION, options.tuning);
     const { appOptions } = parts;
     const app = createApp({ ...appOptions, certificate: listener.certificate });
     await listener.serve({ fetch: (request, server) => app.fetch(request, server), health: (certificate) => healthReport(appOptions, certificate) });

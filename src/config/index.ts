@@ -72,6 +72,9 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
   if (config.acmeEabHmacKey !== undefined && config.acmeEabKid === undefined) {
     throw new ConfigError("MCP_ACME_EAB_KID: must be set together with MCP_ACME_EAB_HMAC_KEY");
   }
+  if (config.docsSources !== undefined && (fromFlags.has("docsSource") || (env.MCP_DOCS_SOURCE ?? "") !== "")) {
+    throw new ConfigError("MCP_DOCS_SOURCES: set either MCP_DOCS_SOURCE (one source) or MCP_DOCS_SOURCES (named sets), not both");
+  }
   if (config.metrics === "private" && config.authToken === undefined) {
     throw new ConfigError("MCP_METRICS: private needs MCP_AUTH_TOKEN to be set");
   }

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { displayUrl } from "../log/redact.ts";
 import { parseDuration, parseSize } from "./units.ts";
+import { docSetsSchema } from "../docs/doc-sets.ts";
 
 /**
  * Every setting the server reads, in one table: its environment variable, its
@@ -226,13 +227,7 @@ export const settings = {
     flag: "--stateless",
     default: "false",
     description: "Serve Streamable HTTP without sessions, so any replica answers any request; the legacy SSE transport is then refused.",
-    schema: v.pipe(
-      v.string(),
-      v.trim(),
-      v.toLowerCase(),
-      v.picklist(["true", "false", "1", "0", "yes", "no"], "must be true or false"),
-      v.transform((s) => s === "true" || s === "1" || s === "yes"),
-    ),
+    schema: v.pipe(v.string(), v.trim(), v.toLowerCase(), v.picklist(["true", "false", "1", "0", "yes", "no"], "must be true or false"), v.transform((s) => s === "true" || s === "1" || s === "yes")),
   },
   keyType: {
     env: "MCP_KEY_TYPE",
@@ -258,9 +253,17 @@ export const settings = {
     env: "MCP_DOCS_SOURCE",
     flag: "--docs-source",
     default: "embedded",
-    description: "Documentation to serve: 'embedded' (this server's guide), a Hugo JSON file, a Markdown folder, or an http(s) URL of a Hugo JSON index.",
+    description: "Documentation to serve: 'embedded' (this server's guide), a Hugo JSON file, a Markdown folder (also Docusaurus, MkDocs, VitePress), or an http(s) URL: a Hugo JSON index, an llms.txt or llms-full.txt, or a sitemap.xml of a website.",
     schema: docsSource,
     display: displayUrl,
+  },
+  docsSources: {
+    env: "MCP_DOCS_SOURCES",
+    flag: "--docs-sources",
+    defaultNote: "none: one source, MCP_DOCS_SOURCE",
+    description: "Several documentation sets in one server, comma-separated: name[@version]=source, each source as MCP_DOCS_SOURCE takes it, optionally followed by ;refresh=<duration> and ;base-url=<url> (for example hono@4=https://hono.dev/llms-full.txt,fastify@5=./docs;refresh=1h). search then takes source and version, and list_sources lists the sets.",
+    schema: docSetsSchema,
+    display: (raw: string) => raw.replace(/https?:\/\/[^\s,;]+/gi, (url) => displayUrl(url)),
   },
   docsBaseUrl: {
     env: "MCP_DOCS_BASE_URL",
@@ -370,6 +373,13 @@ export const settings = {
     description: "Bearer token required for MCP and the documentation (not /healthz): at least 16 characters of letters, digits and - . _ ~ + /. ChatGPT connectors cannot send one: it locks ChatGPT out.",
     secret: true,
     schema: v.pipe(text, v.minLength(16, "must be at least 16 characters"), v.regex(/^[A-Za-z0-9._~+/-]+=*$/, "must be letters, digits and - . _ ~ + / (RFC 6750), optionally ending in =")),
+  },
+  insights: {
+    env: "MCP_INSIGHTS",
+    flag: "--insights",
+    default: "on",
+    description: "What assistants ask, for the docs' owners: counts of searches and of searches that found nothing, and the top queries of the last 24 hours (only those asked by at least 3 clients; never addresses), on the status page and in /metrics. off keeps nothing.",
+    schema: v.pipe(v.string(), v.trim(), v.toLowerCase(), v.picklist(["on", "off"], "must be on or off")),
   },
   metrics: {
     env: "MCP_METRICS",

@@ -22,6 +22,8 @@ export interface Tuning {
   acmeTimeoutMs?: number;
   /** Lease of the issuance lock. */
   lockTtlMs?: number;
+  /** How often replicas exchange their insights through shared storage. */
+  insightsShareMs?: number;
 }
 
 const milliseconds = v.optional(v.pipe(v.number("must be a number of milliseconds"), v.integer("must be a whole number of milliseconds"), v.minValue(1, "must be at least 1 ms")));
@@ -34,6 +36,7 @@ const schema = v.strictObject(
     storagePollMs: milliseconds,
     acmeTimeoutMs: milliseconds,
     lockTtlMs: milliseconds,
+    insightsShareMs: milliseconds,
   },
   "is not a knob",
 );

@@ -5,8 +5,11 @@ import { pageFromMarkdown } from "./markdown.ts";
 import { uniqueIds } from "./ids.ts";
 
 /**
- * A folder of Markdown files, read recursively. Hidden entries and
- * `node_modules` are skipped. A reload that finds the same files with the same
+ * A folder of Markdown files (`.md`, `.mdx`, `.markdown`), read
+ * recursively: plain Markdown, or a Docusaurus, MkDocs or VitePress docs
+ * folder (their syntax is read by pageFromMarkdown; their sidebar files,
+ * such as `_category_.json`, are not Markdown and so not read). Hidden
+ * entries (`.vitepress`) and `node_modules` are skipped. A reload that finds the same files with the same
  * sizes and modification times reports "unchanged".
  */
 export class FolderSource implements DocsSource {
@@ -25,7 +28,7 @@ export class FolderSource implements DocsSource {
 
   async load(): Promise<LoadResult | undefined> {
     const files = await markdownFiles(this.root);
-    if (files.length === 0) throw new Error(`no Markdown files (.md, .markdown) in ${this.root}`);
+    if (files.length === 0) throw new Error(`no Markdown files (.md, .mdx, .markdown) in ${this.root}`);
     const signature = files.map((f) => `${f.path}:${f.size}:${f.mtimeMs}`).join("\n");
     if (signature === this.#signature) return undefined;
     const pages = await Promise.all(
@@ -54,7 +57,7 @@ async function markdownFiles(dir: string): Promise<FileInfo[]> {
     // Symbolic links are not followed: a link could lead the index outside
     // the folder the operator chose to publish.
     if (entry.isDirectory()) found.push(...(await markdownFiles(path)));
-    else if (entry.isFile() && /\.(md|markdown)$/i.test(entry.name)) {
+    else if (entry.isFile() && /\.(md|mdx|markdown)$/i.test(entry.name)) {
       const info = await stat(path);
       found.push({ path, size: info.size, mtimeMs: info.mtimeMs });
     }

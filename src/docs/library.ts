@@ -1,30 +1,29 @@
 import type { Page } from "./page.ts";
 import type { DocsSource } from "./source.ts";
 import type { Logger } from "../log/index.ts";
-import { SearchIndex, type SearchHit } from "../search/index.ts";
+import type { SearchHit } from "../search/index.ts";
+import { DocSet, type DocSetStatus } from "./doc-set.ts";
+import { idPrefix, setKey } from "./doc-sets.ts";
+import { searchSets, type SetSearch, type SetSearchResult } from "./set-search.ts";
 
-/** What is being served right now: one consistent set of pages and their index. */
-export interface Snapshot {
+export type { Snapshot } from "./doc-set.ts";
+export type { SetSearch, SetSearchResult, SetHit } from "./set-search.ts";
+
+/** What is being served right now, over every set: their pages, one consistent view. */
+export interface LibrarySnapshot {
   pages: readonly Page[];
   byId: ReadonlyMap<string, Page>;
-  index: SearchIndex;
-  indexedAt: Date;
   /** Text made from these pages (see {@link Library.rendered}), built on first use. */
   rendered: Map<string, Blob>;
 }
 
 /** Library state for `/healthz` and the status page. */
-export interface LibraryStatus {
-  source: string;
-  title: string;
-  pages: number;
-  sections: number;
-  indexedAt?: string;
-  indexAgeSeconds?: number;
-  lastRefreshAt?: string;
-  lastRefreshError?: string;
+export interface LibraryStatus extends DocSetStatus {
+  /** Each set's own state, when several named sets are served. */
+  sets?: DocSetStatus[];
 }
 
+/** One source, as `MCP_DOCS_SOURCE` configures it: the server as it always was. */
 export interface LibraryOptions {
   source: DocsSource;
   logger: Logger;
@@ -36,75 +35,91 @@ export interface LibraryOptions {
   onSearch?: (seconds: number) => void;
 }
 
+/** Named sets, as `MCP_DOCS_SOURCES` configures them. */
+export interface NamedSetsOptions {
+  sets: { name: string; version?: string; source: DocsSource; refreshMs: number }[];
+  logger: Logger;
+  /** Title of the whole server; the sets' names otherwise. */
+  title?: string;
+  onSearch?: (seconds: number) => void;
+}
+
 /**
- * The documentation being served, kept fresh. A refresh builds a complete new
- * index beside the current one and swaps it in whole, so a search never sees
- * half of an update; a refresh that fails keeps the last good snapshot.
+ * The documentation being served: the one façade the MCP and HTTP layers
+ * use, over one set (`MCP_DOCS_SOURCE`, exactly as before: page ids as the
+ * source makes them) or several named ones (`MCP_DOCS_SOURCES`). Each set has
+ * its own source, refresh timer and last good copy, and swaps its index in
+ * whole; with several sets, page ids start with the set's
+ * {@link idPrefix} (`hono/4/docs/api/context`), so ids and `docs://` URIs
+ * stay unique and stable across sets.
  */
 export class Library {
   readonly title: string;
-  #snapshot: Snapshot | undefined;
-  #timer: Timer | undefined;
-  #lastRefreshAt: Date | undefined;
-  #lastError: string | undefined;
-  #failures = 0;
-  #refreshing: Promise<boolean> | undefined;
-  #readyWaiters: (() => void)[] = [];
-  readonly #replacedListeners = new Set<() => void>();
-  readonly #log: Logger;
+  /** Whether the sets have names (`MCP_DOCS_SOURCES`): results then say which set they come from. */
+  readonly named: boolean;
+  readonly sets: readonly DocSet[];
+  readonly #onSearch?: (seconds: number) => void;
+  /** The combined view of several sets, rebuilt on first use after any set changed. */
+  #combined: LibrarySnapshot | undefined;
 
-  constructor(private readonly options: LibraryOptions) {
-    this.title = options.title ?? options.source.defaultTitle;
-    this.#log = options.logger;
+  constructor(options: LibraryOptions | NamedSetsOptions) {
+    this.#onSearch = options.onSearch;
+    if ("source" in options) {
+      this.named = false;
+      this.sets = [new DocSet({ source: options.source, logger: options.logger, title: options.title, refreshMs: options.refreshMs })];
+      this.title = this.sets[0]!.title;
+    } else {
+      this.named = true;
+      this.sets = options.sets.map(
+        (set) =>
+          new DocSet({
+            source: options.sets.length > 1 ? namespaced(set.source, idPrefix(set)) : set.source,
+            name: set.name,
+            version: set.version,
+            title: setKey(set),
+            refreshMs: set.refreshMs,
+            logger: options.logger.child(setKey(set)),
+          }),
+      );
+      this.title = options.title ?? this.sets.map((set) => set.title).join(", ");
+    }
+    for (const set of this.sets) set.onReplaced(() => (this.#combined = undefined));
   }
 
-  /** The pages and index in service, or `undefined` before the first successful load. */
-  get snapshot(): Snapshot | undefined {
-    return this.#snapshot;
+  /** The pages in service over every set, or `undefined` before any set has loaded. */
+  get snapshot(): LibrarySnapshot | undefined {
+    if (this.sets.length === 1) return this.sets[0]!.snapshot;
+    if (this.#combined) return this.#combined;
+    const loaded = this.sets.flatMap((set) => (set.snapshot ? [set.snapshot] : []));
+    if (loaded.length === 0) return undefined;
+    const pages = loaded.flatMap((snapshot) => snapshot.pages);
+    this.#combined = { pages, byId: new Map(pages.map((page) => [page.id, page])), rendered: new Map() };
+    return this.#combined;
   }
 
   /**
-   * Resolves `true` once documentation is in service, or `false` after
-   * `timeoutMs`. The server answers MCP before its first index is built (a
-   * faster cold start); requests that need the documentation wait here.
+   * Resolves `true` once documentation is in service, `false` after
+   * `timeoutMs`. With several sets, waits until each has tried its first
+   * load (a set whose source is down holds up nobody), and is `true` when
+   * any of them serves.
    */
-  whenReady(timeoutMs: number): Promise<boolean> {
-    if (this.#snapshot) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#readyWaiters = this.#readyWaiters.filter((waiter) => waiter !== done);
-        resolve(false);
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      this.#readyWaiters.push(done);
-    });
+  async whenReady(timeoutMs: number): Promise<boolean> {
+    if (this.sets.length === 1) return this.sets[0]!.whenReady(timeoutMs);
+    if (this.snapshot && this.sets.every((set) => set.snapshot)) return true;
+    const settled = await Promise.all(this.sets.map((set) => set.whenSettled(timeoutMs)));
+    return settled.some(Boolean) || (await Promise.race(this.sets.map((set) => set.whenReady(timeoutMs))));
   }
 
-  /**
-   * Calls `listener` each time a new index is swapped in (the first load
-   * too), so clients can be told the resource list changed.
-   *
-   * @returns the function that stops the calls.
-   */
+  /** Calls `listener` each time any set swaps in a new index. @returns the function that stops the calls. */
   onReplaced(listener: () => void): () => void {
-    this.#replacedListeners.add(listener);
-    return () => this.#replacedListeners.delete(listener);
+    const stops = this.sets.map((set) => set.onReplaced(listener));
+    return () => stops.forEach((stop) => stop());
   }
 
-  /**
-   * Text made from the index in service (llms-full.txt, a page's Markdown),
-   * built the first time it is asked for and kept as long as that index is
-   * served: a hundred readers of a 10 MB llms-full.txt share one copy instead
-   * of building a hundred. A `Blob`, because it is immutable: Bun sends the
-   * same bytes to every response, where a `Uint8Array` body is copied for
-   * each one (measured: 50 readers of 10 MiB, +475 MiB as arrays, +1 MiB as
-   * one Blob). Before the first index, built each time (from nothing).
-   */
+  /** Text made from the pages in service, built once per index (see {@link DocSet.rendered}). */
   rendered(key: string, build: (pages: readonly Page[]) => string): Blob {
-    const snapshot = this.#snapshot;
+    if (this.sets.length === 1) return this.sets[0]!.rendered(key, build);
+    const snapshot = this.snapshot;
     if (!snapshot) return new Blob([build([])]);
     let blob = snapshot.rendered.get(key);
     if (!blob) snapshot.rendered.set(key, (blob = new Blob([build(snapshot.pages)])));
@@ -112,118 +127,86 @@ export class Library {
   }
 
   page(id: string): Page | undefined {
-    return this.#snapshot?.byId.get(id);
+    if (this.sets.length === 1) return this.sets[0]!.page(id);
+    return this.sets.find((set) => id.startsWith(idPrefix(set as { name: string; version?: string })))?.page(id);
   }
 
+  /** The hits of {@link find} over the default sets. */
   search(query: string, limit?: number): SearchHit[] {
-    const started = performance.now();
-    const hits = this.#snapshot?.index.search(query, { limit }) ?? [];
-    this.options.onSearch?.((performance.now() - started) / 1000);
-    return hits;
+    return this.find(query, { limit }).hits;
   }
 
   /**
-   * Loads the source now and swaps in the new index if it changed.
-   * Concurrent calls share one load. Never throws: failures are logged and
-   * reported in `status().lastRefreshError`.
+   * The `search` tool's search: over the sets asked for (by default the
+   * newest version of each name), typo-tolerant, stopword-aware (see
+   * {@link searchSets}).
    *
-   * @returns whether the documentation in service changed.
+   * @throws UnknownSetError naming the sets that exist, for a source or version nobody serves.
    */
-  refresh(): Promise<boolean> {
-    this.#refreshing ??= this.#refresh().finally(() => (this.#refreshing = undefined));
-    return this.#refreshing;
-  }
-
-  async #refresh(): Promise<boolean> {
+  find(query: string, options: SetSearch = {}): SetSearchResult {
     const started = performance.now();
-    this.#lastRefreshAt = new Date();
-    try {
-      const result = await this.options.source.load();
-      this.#failures = 0;
-      if (!result) {
-        this.#lastError = undefined;
-        this.#log.debug("documentation unchanged", { source: this.options.source.description });
-        return false;
-      }
-      const index = SearchIndex.build(result.pages);
-      const previous = this.#snapshot;
-      this.#snapshot = {
-        pages: result.pages,
-        byId: new Map(result.pages.map((page) => [page.id, page])),
-        index,
-        indexedAt: new Date(),
-        rendered: new Map(),
-      };
-      // Searches run synchronously, so none can still be using the old index.
-      previous?.index.close();
-      for (const resolve of this.#readyWaiters.splice(0)) resolve();
-      for (const listener of this.#replacedListeners) {
-        try {
-          listener();
-        } catch (error) {
-          this.#log.warn("a listener for index changes failed", { error: error as Error });
-        }
-      }
-      this.#lastError = result.warning;
-      if (result.warning) this.#log.warn("documentation indexed, with a warning", { source: this.options.source.description, reason: result.warning });
-      this.#log.info("documentation indexed", {
-        source: this.options.source.description,
-        pages: index.pageCount,
-        sections: index.sectionCount,
-        skipped: result.skipped || undefined,
-        ms: Math.round(performance.now() - started),
-      });
-      return true;
-    } catch (error) {
-      this.#failures++;
-      this.#lastError = (error as Error).message;
-      this.#log.warn(this.#snapshot ? "documentation refresh failed; keeping the last good index" : "documentation could not be loaded", {
-        source: this.options.source.description,
-        reason: this.#lastError,
-      });
-      return false;
-    }
+    const result = searchSets(this.sets, query, options);
+    this.#onSearch?.((performance.now() - started) / 1000);
+    return result;
   }
 
   /**
-   * Checks the source every `refreshMs`. While nothing could be loaded yet,
-   * retries sooner (from 5 s, doubling) so a server started during a network
-   * outage comes up as soon as the source is back.
+   * Loads every set's source now and swaps in what changed. Never throws.
+   * @returns whether any set's documentation changed.
    */
+  async refresh(): Promise<boolean> {
+    const changed = await Promise.all(this.sets.map((set) => set.refresh()));
+    return changed.some(Boolean);
+  }
+
+  /** Starts each set's own refresh timer. */
   startRefreshing(): void {
-    this.stopRefreshing();
-    const { refreshMs } = this.options;
-    if (refreshMs <= 0 && this.#snapshot) return;
-    const delay = this.#snapshot ? refreshMs : Math.min(refreshMs || Infinity, 5_000 * 2 ** Math.min(this.#failures, 6));
-    this.#timer = setTimeout(async () => {
-      await this.refresh();
-      this.startRefreshing();
-    }, delay);
-    this.#timer.unref?.();
+    for (const set of this.sets) set.startRefreshing();
   }
 
   stopRefreshing(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    for (const set of this.sets) set.stopRefreshing();
   }
 
   status(now = new Date()): LibraryStatus {
-    const snapshot = this.#snapshot;
+    if (this.sets.length === 1) return { ...this.sets[0]!.status(now), title: this.title };
+    const sets = this.sets.map((set) => set.status(now));
+    const ages = sets.flatMap((set) => (set.indexAgeSeconds === undefined ? [] : [set.indexAgeSeconds]));
+    const latest = (values: (string | undefined)[]) => values.filter((v): v is string => v !== undefined).sort().at(-1);
+    const errors = sets.flatMap((set) => (set.lastRefreshError ? [`${setKey(set as { name: string })}: ${set.lastRefreshError}`] : []));
     return {
-      source: this.options.source.description,
+      source: sets.map((set) => `${setKey(set as { name: string })}=${set.source}`).join(", "),
       title: this.title,
-      pages: snapshot?.index.pageCount ?? 0,
-      sections: snapshot?.index.sectionCount ?? 0,
-      indexedAt: snapshot?.indexedAt.toISOString(),
-      indexAgeSeconds: snapshot ? Math.round((now.getTime() - snapshot.indexedAt.getTime()) / 1000) : undefined,
-      lastRefreshAt: this.#lastRefreshAt?.toISOString(),
-      lastRefreshError: this.#lastError,
+      pages: sets.reduce((sum, set) => sum + set.pages, 0),
+      sections: sets.reduce((sum, set) => sum + set.sections, 0),
+      indexedAt: latest(sets.map((set) => set.indexedAt)),
+      // The oldest index in service: what a stale source shows first.
+      indexAgeSeconds: ages.length ? Math.max(...ages) : undefined,
+      lastRefreshAt: latest(sets.map((set) => set.lastRefreshAt)),
+      lastRefreshError: errors.length ? errors.join("; ") : undefined,
+      sets,
     };
   }
 
   close(): void {
-    this.stopRefreshing();
-    this.#snapshot?.index.close();
-    this.#snapshot = undefined;
+    for (const set of this.sets) set.close();
+    this.#combined = undefined;
   }
+}
+
+/**
+ * A source whose page ids start with `prefix`, so that ids of several sets
+ * never collide. The prefix is made of id characters (see doc-sets.ts), so
+ * the ids stay valid.
+ */
+function namespaced(source: DocsSource, prefix: string): DocsSource {
+  return {
+    description: source.description,
+    defaultTitle: source.defaultTitle,
+    async load() {
+      const result = await source.load();
+      if (!result) return undefined;
+      return { ...result, pages: result.pages.map((page) => ({ ...page, id: prefix + page.id })) };
+    },
+  };
 }

@@ -1,5 +1,6 @@
 import type { Page } from "./page.ts";
 import { idFromPath } from "./ids.ts";
+import { normalizeFlavours } from "./markdown-flavours.ts";
 
 /**
  * Markdown files as pages: front matter, title and id. Shared by the
@@ -43,17 +44,25 @@ export function parseFrontMatter(source: string): { data: FrontMatter; body: str
 
 /**
  * Makes a page of a Markdown file at `relativePath` (with `/` separators).
- * `index.md` and `_index.md` stand for their folder, as in Hugo.
+ * `index.md` and `_index.md` stand for their folder, as in Hugo; so does
+ * `README.md` (MkDocs, VitePress). Front matter `slug` (Docusaurus) places
+ * the page: `/x` from the site root, `x` beside the file. The title is
+ * front matter `title`, else the first heading, else `sidebar_label`, else
+ * the file name. `.mdx` files lose their imports and JSX (see
+ * markdown-flavours.ts).
  *
  * @param baseUrl public URL the page path is appended to, ending in `/`.
  */
 export function pageFromMarkdown(relativePath: string, source: string, baseUrl: string): Page {
-  const { data, body } = parseFrontMatter(source);
-  const path = relativePath.replace(/\.(md|markdown)$/i, "").replace(/(^|\/)_?index$/i, "");
+  const { data, body: raw } = parseFrontMatter(source);
+  const body = normalizeFlavours(raw, /\.mdx$/i.test(relativePath));
+  let path = relativePath.replace(/\.(md|mdx|markdown)$/i, "").replace(/(^|\/)(_?index|readme)$/i, "");
+  const slug = str(data.slug);
+  if (slug) path = slug.startsWith("/") ? slug.slice(1) : [...path.split("/").slice(0, -1), slug].join("/");
   const id = idFromPath(path);
-  const heading = /^#\s+(.+?)\s*#*\s*$/m.exec(body)?.[1];
+  const heading = /^#\s+(.+?)\s*#*\s*$/m.exec(body)?.[1]?.replace(/\s*\{#[^}]*\}$/, "");
   const fileName = path.split("/").pop() || "index";
-  const title = str(data.title) ?? heading ?? fileName.replace(/[-_]+/g, " ");
+  const title = str(data.title) ?? heading ?? str(data.sidebar_label) ?? fileName.replace(/[-_]+/g, " ");
   const tags = Array.isArray(data.tags) ? data.tags : undefined;
   return {
     id,

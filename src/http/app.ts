@@ -18,6 +18,7 @@ import { clientLimits, type StreamSlots } from "./client-limits/index.ts";
 import { clientKey } from "./client-limits/client-key.ts";
 import type { StatelessEndpoint } from "../mcp/stateless.ts";
 import { MCP_PATH, MESSAGE_PATH, mountMcpRoutes, SSE_PATH } from "./mcp-routes.ts";
+import type { InsightsView } from "../insights/index.ts";
 
 export interface AppOptions {
   library: Library;
@@ -42,6 +43,8 @@ export interface AppOptions {
   limits?: { maxConcurrent: number; streams: StreamSlots };
   /** IPv6 clients are told apart by this prefix length (`MCP_CLIENT_IPV6_PREFIX`); default 64. */
   clientIpv6Prefix?: number;
+  /** What assistants asked (`MCP_INSIGHTS`), for the status page; absent when off. */
+  insights?: () => InsightsView;
 }
 
 /** Event streams: long-lived by design, exempt from idle timeouts and in-flight waits. */
@@ -210,7 +213,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     if (wantsHtml(c.req.header("accept"))) {
       const certificate = options.certificate?.();
       const { ready } = healthReport(options, certificate);
-      return c.html(statusPage({ origin, version: options.version, ready, library: library.status(), certificate }), 200, { ...STATUS_PAGE_HEADERS });
+      return c.html(statusPage({ origin, version: options.version, ready, library: library.status(), certificate, insights: options.insights?.() }), 200, { ...STATUS_PAGE_HEADERS });
     }
     return c.json({
       name: "mcp-server",

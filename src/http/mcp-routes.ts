@@ -41,7 +41,7 @@ export function mountMcpRoutes(app: Hono<Env>, options: McpRoutesOptions): void 
     const post = await readMcpPost(c.req.raw, { requireAccept: true });
     if (post instanceof Response) return post;
     if (post.era === "modern") return stateless.handleModern(c.req.raw, post, { client: client(c), keepOpen: keepOpen(c) });
-    if (!sessions) return stateless.handleLegacy(c.req.raw, post);
+    if (!sessions) return stateless.handleLegacy(c.req.raw, post, client(c));
     return sessions.handleStreamablePost(c.req.raw, post, client(c));
   });
   app.on(["GET", "DELETE"], MCP_PATH, (c) => {

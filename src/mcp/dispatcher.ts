@@ -3,7 +3,7 @@ import { jsonOf, withJson } from "./answer-json.ts";
 import { ErrorCode, McpError, errorFromException, errorMessage, type JsonRpcError, type JsonRpcRequest, type JsonRpcResult } from "./jsonrpc.ts";
 import { promptDefinitions, getPrompt } from "./prompts.ts";
 import { listResources, readResource, resourceTemplates } from "./resources.ts";
-import { runTool, toolDefinitions, TOOL_NAMES, unknownTool, type ToolDefinition, type ToolOutcome } from "./tools.ts";
+import { runTool, toolDefinitions, unknownTool, type SearchEvent, type ToolDefinition, type ToolOutcome } from "./tools.ts";
 import { MODERN_VERSIONS, negotiateLegacyVersion } from "./versions.ts";
 
 /**
@@ -29,6 +29,8 @@ export interface DispatcherOptions {
   cacheTtlMs: number;
   /** `private` when a token guards the server: then no shared cache may keep its answers. */
   cacheScope: "public" | "private";
+  /** Told what each search asked and found, and who asked (the client key: insights hash it, never keep it). */
+  onSearchQuery?: (event: SearchEvent & { client?: string }) => void;
 }
 
 /** Under which revision a request is answered, and what its transport can do. */
@@ -38,6 +40,8 @@ export interface RequestContext {
   modern: boolean;
   /** The transport can deliver `notifications/resources/list_changed` later (a session's stream, a listen). */
   canNotify: boolean;
+  /** Who asked (the HTTP layer's per-client key), when the transport knows. */
+  client?: string;
 }
 
 type Handler = (params: Record<string, unknown>, context: RequestContext) => Record<string, unknown> | Promise<Record<string, unknown>>;
@@ -63,6 +67,7 @@ export class McpDispatcher {
   readonly serverInfo: { name: string; title: string; version: string };
   readonly instructions: string;
   readonly #library: Library;
+  readonly #onSearchQuery: DispatcherOptions["onSearchQuery"];
   readonly #tools: ToolDefinition[];
   /** Results that never change while running, written as JSON once, by method and shape. */
   readonly #constants = new Map<string, Record<string, unknown>>();
@@ -73,13 +78,14 @@ export class McpDispatcher {
 
   constructor(options: DispatcherOptions) {
     this.#library = options.library;
+    this.#onSearchQuery = options.onSearchQuery;
     const title = options.library.title;
     this.serverInfo = { name: options.name, title, version: options.version };
     // Kept short: Claude truncates long instructions, and the tools describe themselves.
     this.instructions =
       `This server holds ${title}. Use the search tool with a question or keywords to find pages, ` +
       "then the fetch tool with a result's id to read a page in full. Pages are also resources docs://<id>.";
-    this.#tools = toolDefinitions(title);
+    this.#tools = toolDefinitions(title, options.library.named ? options.library.sets.map((set) => ({ name: set.name!, version: set.version })) : []);
     this.#prompts = promptDefinitions(title);
     const other = { resultType: "complete", _meta: { [META_SERVER_INFO]: this.serverInfo } };
     const cacheable = { ...other, ttlMs: options.cacheTtlMs, cacheScope: options.cacheScope };
@@ -188,11 +194,13 @@ export class McpDispatcher {
     if (args !== undefined && args !== null && (typeof args !== "object" || Array.isArray(args))) {
       throw new McpError(ErrorCode.InvalidParams, "tools/call arguments must be an object");
     }
-    if (!(TOOL_NAMES as readonly string[]).includes(name)) throw unknownTool(name);
+    if (!this.#tools.some((tool) => tool.name === name)) throw unknownTool(name, this.#tools.map((tool) => tool.name));
     if (!(await this.#library.whenReady(READY_WAIT_MS))) {
       return toolResult({ error: "The documentation is still loading (or its source is unreachable); try again in a moment." }, context.version);
     }
-    return toolResult(runTool(this.#library, name, (args ?? {}) as Record<string, unknown>), context.version);
+    const onSearchQuery = this.#onSearchQuery;
+    const observe = onSearchQuery && ((event: SearchEvent) => onSearchQuery({ ...event, client: context.client }));
+    return toolResult(runTool(this.#library, name, (args ?? {}) as Record<string, unknown>, observe), context.version);
   }
 }
 

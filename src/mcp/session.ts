@@ -24,9 +24,13 @@ export class LegacySession {
   readonly #transport: Transport;
   readonly #dispatcher: McpDispatcher;
 
-  constructor(transport: Transport, dispatcher: McpDispatcher) {
+  /** Who opened the session (the HTTP layer's per-client key), told to the dispatcher with each request. */
+  readonly #client: string | undefined;
+
+  constructor(transport: Transport, dispatcher: McpDispatcher, client?: string) {
     this.#transport = transport;
     this.#dispatcher = dispatcher;
+    this.#client = client;
     transport.onmessage = (message) => void this.#receive(message);
   }
 
@@ -55,7 +59,7 @@ export class LegacySession {
     const initialize = request.method === "initialize";
     this.pending++;
     try {
-      const answer = await this.#dispatcher.dispatch(request, { version: this.version, modern: false, canNotify: true });
+      const answer = await this.#dispatcher.dispatch(request, { version: this.version, modern: false, canNotify: true, client: this.#client });
       if (initialize && "result" in answer) {
         this.version = negotiateLegacyVersion(request.params?.protocolVersion);
         this.initialized = true;

@@ -120,7 +120,7 @@ export class SessionRegistry {
         this.#log.debug("session opened", { transport: "streamable", session: id, open: this.#sessions.size });
       },
     });
-    const session = new LegacySession(transport, this.options.dispatcher);
+    const session = new LegacySession(transport, this.options.dispatcher, client);
     transport.onclose = () => this.#forget(transport.sessionId);
     await session.start();
     try {
@@ -142,7 +142,7 @@ export class SessionRegistry {
       maxBodyBytes: this.options.maxBodyBytes,
     });
     const id = transport.sessionId;
-    const session = new LegacySession(transport, this.options.dispatcher);
+    const session = new LegacySession(transport, this.options.dispatcher, client);
     transport.onclose = () => this.#forget(id);
     this.#sessions.set(id, { kind: "sse", client, session, transport, lastSeen: Date.now() });
     await session.start();

@@ -55,7 +55,7 @@ export class StatelessEndpoint {
     if (refusal) return refusal;
     const version = metaOf(rpc)[META_PROTOCOL_VERSION] as string;
     if (rpc.method === "subscriptions/listen") return this.#subscriptions.listen(rpc, { ...caller, signal: request.signal });
-    return answerResponse(await this.#dispatcher.dispatch(rpc, { version, modern: true, canNotify: true }));
+    return answerResponse(await this.#dispatcher.dispatch(rpc, { version, modern: true, canNotify: true, client: caller.client }));
   }
 
   /**
@@ -63,7 +63,7 @@ export class StatelessEndpoint {
    * each request answered on its own, under the revision its header (or its
    * `initialize`) names.
    */
-  async handleLegacy(request: Request, post: McpPost): Promise<Response> {
+  async handleLegacy(request: Request, post: McpPost, client?: string): Promise<Response> {
     const header = request.headers.get("mcp-protocol-version");
     if (header !== null && !LEGACY_VERSIONS.includes(header)) {
       return errorResponse(400, ErrorCode.ConnectionClosed, `Bad Request: unsupported protocol version ${header.slice(0, 40)} (supported: ${[...MODERN_VERSIONS, ...LEGACY_VERSIONS].join(", ")})`);
@@ -76,7 +76,7 @@ export class StatelessEndpoint {
     const answers = (
       await Promise.all(
         post.messages.map((message) =>
-          messageKind(message) === "request" ? this.#dispatcher.dispatch(message as JsonRpcRequest, { version, modern: false, canNotify: false }) : undefined,
+          messageKind(message) === "request" ? this.#dispatcher.dispatch(message as JsonRpcRequest, { version, modern: false, canNotify: false, client }) : undefined,
         ),
       )
     ).filter((answer) => answer !== undefined);

@@ -1,7 +1,9 @@
 import * as v from "valibot";
 import { toJsonSchema } from "@valibot/to-json-schema";
-import type { Library } from "../docs/library.ts";
+import type { Library, SetSearchResult } from "../docs/library.ts";
 import type { Page } from "../docs/page.ts";
+import { UnknownSetError } from "../docs/set-search.ts";
+import { listSourcesResult, LIST_SOURCES, listSourcesDefinition, searchNotice, setArgs } from "./sources-tool.ts";
 import { isValidId } from "../docs/ids.ts";
 import { MAX_QUERY_CHARS, searchedText } from "../search/query.ts";
 import { ErrorCode, McpError } from "./jsonrpc.ts";
@@ -57,13 +59,16 @@ const fetchArgs = v.object({
 });
 
 const searchResult = v.object({
-  notice: v.optional(v.pipe(v.string(), v.description("Set when the query was shortened before searching."))),
+  notice: v.optional(v.pipe(v.string(), v.description("Set when the query was shortened, corrected, or had only common words."))),
+  correctedQuery: v.optional(v.pipe(v.string(), v.description("The query searched instead, when words of it matched nothing (typos)."))),
   results: v.array(
     v.object({
       id: v.pipe(v.string(), v.description("Pass it to fetch to read the page.")),
       title: v.string(),
       url: v.pipe(v.string(), v.description("The page's public URL, with the anchor of the best section.")),
       snippet: v.pipe(v.string(), v.description("Text around the matching words.")),
+      source: v.optional(v.pipe(v.string(), v.description("The documentation set the page belongs to."))),
+      version: v.optional(v.pipe(v.string(), v.description("The version of that set."))),
     }),
   ),
 });
@@ -109,16 +114,24 @@ export interface ToolDefinition {
 /** They only read the documentation, and only this server's: no side effects, no outside world. */
 const readOnly = { readOnlyHint: true, idempotentHint: true, destructiveHint: false, openWorldHint: false };
 
-/** The tools, in the order `tools/list` always gives them. Computed once: they do not change while running. */
-export function toolDefinitions(docsTitle: string): ToolDefinition[] {
-  return [
+/**
+ * The tools, in the order `tools/list` always gives them: search, fetch,
+ * and with named sets list_sources. Computed once: they do not change while
+ * running.
+ *
+ * @param sets the named sets (`MCP_DOCS_SOURCES`); none for one unnamed source.
+ */
+export function toolDefinitions(docsTitle: string, sets: readonly { name: string; version?: string }[] = []): ToolDefinition[] {
+  const named = sets.length > 0;
+  const tools: ToolDefinition[] = [
     {
       name: "search",
       title: `Search ${docsTitle}`,
       description:
         `Search ${docsTitle} and return the best-matching pages, best first, each with id, title, url and a snippet. ` +
-        "Ask in natural language or with keywords; then call fetch with a result's id to read the page.",
-      inputSchema: jsonSchema(searchArgs),
+        "Ask in natural language or with keywords; then call fetch with a result's id to read the page." +
+        (named ? " Give source (and version) to search one documentation set; list_sources lists them." : ""),
+      inputSchema: jsonSchema(named ? v.object({ ...searchArgs.entries, ...setArgs(sets).entries }) : searchArgs),
       outputSchema: jsonSchema(searchResult),
       annotations: { title: `Search ${docsTitle}`, ...readOnly },
     },
@@ -133,6 +146,8 @@ export function toolDefinitions(docsTitle: string): ToolDefinition[] {
       annotations: { title: "Read a documentation page", ...readOnly },
     },
   ];
+  if (named) tools.push({ ...listSourcesDefinition(), annotations: { title: "List documentation sets", ...readOnly } });
+  return tools;
 }
 
 /**
@@ -146,6 +161,12 @@ const pages = new PageCache();
 
 export const TOOL_NAMES = ["search", "fetch"] as const;
 
+/** What a search asked and how many pages it found: for the insights of the docs' owners. */
+export interface SearchEvent {
+  query: string;
+  results: number;
+}
+
 /**
  * Runs a tool. Arguments that do not fit the tool's input schema, and pages
  * that do not exist, are tool errors (`{ error }`): the spec's "tool
@@ -154,17 +175,26 @@ export const TOOL_NAMES = ["search", "fetch"] as const;
  *
  * @throws McpError -32602 for an unknown tool name.
  */
-export function runTool(library: Library, name: string, args: Record<string, unknown>): ToolOutcome {
+export function runTool(library: Library, name: string, args: Record<string, unknown>, observe?: (event: SearchEvent) => void): ToolOutcome {
   if (name === "search") {
-    const parsed = v.safeParse(searchArgs, args);
+    const parsed = v.safeParse(library.named ? v.object({ ...searchArgs.entries, ...setArgs([]).entries }) : searchArgs, args);
     if (!parsed.success) return { error: `Invalid arguments for search: ${issuesText(parsed.issues)}. Call it as search {"query": "your question"}.` };
+    const { source, version } = parsed.output as { source?: string; version?: string };
     const query = searchedText(parsed.output.query);
-    const hits = library.search(query.text, parsed.output.limit ?? SEARCH_DEFAULT_LIMIT);
-    const results = hits.map(({ id, title, url, snippet }) => ({ id, title, url, snippet }));
-    // Said, not silent: the model learns its question was cut, and can ask a shorter one.
-    const notice = query.cut ? `Only the first ${MAX_QUERY_CHARS} characters of the query were searched; ask in fewer words for a closer match.` : undefined;
-    return { output: notice ? { notice, results } : { results } };
+    let found: SetSearchResult;
+    try {
+      found = library.find(query.text, { limit: parsed.output.limit ?? SEARCH_DEFAULT_LIMIT, source, version });
+    } catch (error) {
+      if (error instanceof UnknownSetError) return { error: `${error.message} Call search without source to search them all.` };
+      throw error;
+    }
+    observe?.({ query: query.text, results: found.hits.length });
+    const results = found.hits.map(({ id, title, url, snippet, source, version }) => ({ id, title, url, snippet, ...(source ? { source } : {}), ...(version ? { version } : {}) }));
+    // Said, not silent: the model learns its question was cut or corrected, and can ask again.
+    const notice = searchNotice(query.cut ? MAX_QUERY_CHARS : undefined, found);
+    return { output: { ...(notice ? { notice } : {}), ...(found.correctedQuery ? { correctedQuery: found.correctedQuery } : {}), results } };
   }
+  if (name === LIST_SOURCES && library.named) return { output: listSourcesResult(library) };
   if (name === "fetch") {
     const parsed = v.safeParse(fetchArgs, args);
     if (!parsed.success) return { error: `Invalid arguments for fetch: ${issuesText(parsed.issues)}. Call it as fetch {"id": "<id from search>"}.` };
@@ -175,12 +205,13 @@ export function runTool(library: Library, name: string, args: Record<string, unk
     const offset = parsed.output.offset ?? 0;
     return offset === 0 ? pages.firstPart(page, () => pageResult(page, 0)) : { output: pageResult(page, offset) };
   }
-  throw unknownTool(name);
+  throw unknownTool(name, library.named ? [...TOOL_NAMES, LIST_SOURCES] : TOOL_NAMES);
 }
 
 /** The protocol error for a tool this server does not have (-32602, as the spec's tools section says). */
-export function unknownTool(name: string): McpError {
-  return new McpError(ErrorCode.InvalidParams, `Unknown tool ${JSON.stringify(name.slice(0, 100))}: this server has the tools ${TOOL_NAMES.join(" and ")}`);
+export function unknownTool(name: string, names: readonly string[] = TOOL_NAMES): McpError {
+  const list = names.length > 2 ? `${names.slice(0, -1).join(", ")} and ${names.at(-1)}` : names.join(" and ");
+  return new McpError(ErrorCode.InvalidParams, `Unknown tool ${JSON.stringify(name.slice(0, 100))}: this server has the tools ${list}`);
 }
 
 /** Looks a page up by id, by `docs://` URI, or by its public URL (models sometimes pass the url). */

@@ -12,6 +12,8 @@ export function createMetrics() {
   return {
     registry,
     requests: registry.counter("mcp_http_requests_total", "HTTP requests answered, by route and status."),
+    searchQueries: registry.counter("mcp_search_queries_total", "Searches answered (the search tool), since start."),
+    zeroResultQueries: registry.counter("mcp_search_zero_result_queries_total", "Searches that found no page, since start."),
     searchSeconds: registry.histogram("mcp_search_duration_seconds", "Time to answer one search, in seconds.", [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25]),
     sessions: registry.gauge("mcp_sessions_open", "Open MCP sessions, by transport."),
     pages: registry.gauge("mcp_documents_indexed", "Documentation pages in the index."),

@@ -15,6 +15,7 @@ import { DEFAULT_WEIGHTS, rankPages, type RankWeights } from "./rank.ts";
 import { SNIPPET_MAX_CHARS, snippetOf, wordFinder } from "./snippet.ts";
 import { Stems } from "./stems.ts";
 import { TermMatcher } from "./term-matcher.ts";
+import { buildVocabulary } from "./vocabulary.ts";
 
 export { SNIPPET_MAX_CHARS } from "./snippet.ts";
 
@@ -104,6 +105,7 @@ export class SearchIndex {
   readonly #sectionMatches: TermMatcher;
   readonly #titleMatches: TermMatcher;
   readonly #bodyQuery: Statement<{ body: string }, [number]>;
+  #vocabulary: ReadonlyMap<string, number> | undefined;
 
   private constructor(
     db: Database,
@@ -247,6 +249,20 @@ export class SearchIndex {
       }
     });
     return { sections, titles };
+  }
+
+  /** Sections and titles matching `word` as the index stems it; 0 for a word it does not know (typo correction). */
+  matchCount(word: string): number {
+    const { sections, titles } = this.#matches([{ words: [word], prefix: false }]);
+    return sections[0]!.count + titles[0]!.count;
+  }
+
+  /** The words of the sections' text and how many sections hold each (see vocabulary.ts), read on first use. */
+  vocabulary(): ReadonlyMap<string, number> {
+    this.#vocabulary ??= buildVocabulary(
+      (this.#db.query(`SELECT heading || ' ' || body AS text FROM sections`).values() as [string][]).map((row) => row[0]),
+    );
+    return this.#vocabulary;
   }
 
   /** Frees the database; the index must not be used afterwards. */

@@ -1,6 +1,8 @@
 import { resolve } from "node:path";
 import type { Config } from "../config/index.ts";
+import { join } from "node:path";
 import { createSource } from "../docs/create-source.ts";
+import { setKey } from "../docs/doc-sets.ts";
 import { Library } from "../docs/library.ts";
 import { isEventStream, MESSAGE_PATH, type AppOptions } from "../http/app.ts";
 import { streamSlots } from "../http/client-limits/index.ts";
@@ -12,6 +14,9 @@ import { StatelessEndpoint } from "../mcp/stateless.ts";
 import { Subscriptions } from "../mcp/subscriptions.ts";
 import { createMetrics } from "../metrics/index.ts";
 import { hostPolicy } from "./allowed-hosts.ts";
+import type { Tuning } from "../config/tuning.ts";
+import { Insights } from "../insights/index.ts";
+import { createStorage } from "../storage/create-storage.ts";
 
 /** What the server runs behind its listener, whichever it is. */
 export interface Parts {
@@ -36,22 +41,50 @@ export interface Parts {
  *
  * @throws SourceSettingError when the documentation source setting names nothing usable.
  */
-export async function startParts(config: Config, publicUrl: URL, logger: Logger, names: readonly string[], version: string): Promise<Parts> {
-  const source = await createSource({
-    source: config.docsSource,
-    baseUrl: config.docsBaseUrl,
-    selfDocsUrl: `${publicUrl.origin}/docs/`,
-    dataDir: resolve(config.dataDir),
-  });
+export async function startParts(config: Config, publicUrl: URL, logger: Logger, names: readonly string[], version: string, tuning: Tuning = {}): Promise<Parts> {
+  const selfDocsUrl = `${publicUrl.origin}/docs/`;
+  const dataDir = resolve(config.dataDir);
   const metrics = createMetrics();
-  const library = new Library({
-    source,
-    logger: logger.child("docs"),
-    title: config.docsTitle,
-    refreshMs: config.docsRefresh,
-    onSearch: (seconds) => metrics.searchSeconds.observe(seconds),
-  });
+  const onSearch = (seconds: number) => metrics.searchSeconds.observe(seconds);
+  const library = config.docsSources
+    ? new Library({
+        // Each set keeps its last good copy in a folder of its own.
+        sets: await Promise.all(
+          config.docsSources.map(async (spec) => ({
+            ...spec,
+            refreshMs: spec.refreshMs ?? config.docsRefresh,
+            source: await createSource({ source: spec.source, baseUrl: spec.baseUrl ?? config.docsBaseUrl, selfDocsUrl, dataDir, cacheDir: join(dataDir, "docs-cache", setKey(spec)) }),
+          })),
+        ),
+        logger: logger.child("docs"),
+        title: config.docsTitle,
+        onSearch,
+      })
+    : new Library({
+        source: await createSource({ source: config.docsSource, baseUrl: config.docsBaseUrl, selfDocsUrl, dataDir }),
+        logger: logger.child("docs"),
+        title: config.docsTitle,
+        refreshMs: config.docsRefresh,
+        onSearch,
+      });
   const loaded = library.refresh().then(() => library.startRefreshing());
+
+  // What assistants ask: in memory, and merged through shared storage when replicas share one.
+  const insightsStorage = config.insights === "on" && config.storage !== "file"
+    ? (await createStorage({ storage: config.storage, certsDir: config.certsDir, namespace: config.storageNamespace, encryptionKey: config.storageEncryptionKey })).storage
+    : undefined;
+  const insights = config.insights === "on"
+    ? new Insights({
+        logger: logger.child("insights"),
+        storage: insightsStorage,
+        shareIntervalMs: tuning.insightsShareMs,
+        onRecord: (zero) => {
+          metrics.searchQueries.inc();
+          if (zero) metrics.zeroResultQueries.inc();
+        },
+      })
+    : undefined;
+  await insights?.start();
 
   const dispatcher = new McpDispatcher({
     library,
@@ -60,6 +93,7 @@ export async function startParts(config: Config, publicUrl: URL, logger: Logger,
     // Clients may keep lists and pages until the source is next checked (an hour when it never is: SIGHUP still reloads).
     cacheTtlMs: config.docsRefresh > 0 ? config.docsRefresh : 3_600_000,
     cacheScope: config.authToken ? "private" : "public",
+    onSearchQuery: insights && ((event) => insights.record(event)),
   });
   const streams = streamSlots(config.maxStreamsPerClient);
   const subscriptions = new Subscriptions({ keepAliveMs: 15_000, acquireStream: streams.acquire });
@@ -95,6 +129,7 @@ export async function startParts(config: Config, publicUrl: URL, logger: Logger,
     clientIpv6Prefix: config.clientIpv6Prefix,
     hosts: hostPolicy(config, names),
     logger: logger.child("http"),
+    insights: insights && (() => insights.view()),
   };
   const log = logger.child("main");
   return {
@@ -106,6 +141,8 @@ export async function startParts(config: Config, publicUrl: URL, logger: Logger,
       if (!(await inFlight.idle(deadlineMs))) log.warn("shutdown deadline passed with requests in flight", { inFlight: inFlight.count });
     },
     async stop() {
+      await insights?.stop();
+      await insightsStorage?.close();
       library.close();
       subscriptions.closeAll();
       await sessions?.closeAll();

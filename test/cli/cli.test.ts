@@ -31,7 +31,7 @@ test("--help prints every setting, --version the version", () => {
 
 test("MCP_TEST_TUNING is checked like a setting: an unknown knob (a crash point included) or a bad value is a one-line error, exit 2", () => {
   const cases: [string, string][] = [
-    ['{"crashAt":"order"}', "mcp-server: MCP_TEST_TUNING: crashAt: is not a knob; the knobs are retryMinMs, retryMaxMs, drainMs, storagePollMs, acmeTimeoutMs, lockTtlMs"],
+    ['{"crashAt":"order"}', "mcp-server: MCP_TEST_TUNING: crashAt: is not a knob; the knobs are retryMinMs, retryMaxMs, drainMs, storagePollMs, acmeTimeoutMs, lockTtlMs, insightsShareMs"],
     ['{"pauseAt":"order","retryMinMs":200}', "mcp-server: MCP_TEST_TUNING: pauseAt: is not a knob;"],
     ['{"retryMinMs":-1}', "mcp-server: MCP_TEST_TUNING: retryMinMs: must be at least 1 ms;"],
     ['{"drainMs":"fast"}', "mcp-server: MCP_TEST_TUNING: drainMs: must be a number of milliseconds;"],

@@ -7,6 +7,8 @@ import type { LibraryStatus } from "../../src/docs/library.ts";
 import { relativeTime, STATUS_PAGE_CSP, statusPage, wantsHtml } from "../../src/http/status-page/index.ts";
 import { startTestServer, type TestServer } from "../support/server.ts";
 import { ensureCommands } from "../support/debian.ts";
+import { corpusPath } from "../support/corpora.ts";
+import { callTool } from "../support/modern-call.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
@@ -243,4 +245,58 @@ describe("the status page in a real browser", () => {
     },
     { timeout: 30_000 },
   );
+});
+
+describe("what assistants ask, on the status page and in /metrics", () => {
+  let server: TestServer;
+  let browser: Browser;
+  beforeAll(
+    async () => {
+      await ensureCommands([["chromium", "chromium"]], "The status page browser test");
+      server = await startTestServer({ MCP_DOCS_SOURCE: corpusPath("hono") });
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"] });
+    },
+    { timeout: 600_000 },
+  );
+  afterAll(async () => {
+    await browser?.close();
+    await server?.[Symbol.asyncDispose]();
+  });
+
+  test(
+    "counts searches and searches without results; shows a query only once three clients asked it, normalised",
+    async () => {
+      const port = server.port;
+      const asked = ["How do I set a cookie?", "how do i  SET a cookie", "how do I set a cookie"];
+      for (const [i, query] of asked.entries()) await callTool(port, "search", { query }, `127.0.0.${i + 2}`);
+      for (const i of [2, 3, 4]) await callTool(port, "search", { query: "zqxjv wprtk" }, `127.0.0.${i}`);
+      // One client's own questions: asked often, but by one client only.
+      for (let i = 0; i < 5; i++) await callTool(port, "search", { query: "qwxz blorptastic vvmmk" }, "127.0.0.9");
+
+      const metrics = await (await fetch(new URL("/metrics", server.url))).text();
+      expect(metrics).toContain("mcp_search_queries_total 11");
+      expect(metrics).toContain("mcp_search_zero_result_queries_total 8");
+      expect(metrics).not.toContain("127.0.0.");
+
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(`${server.url.origin}/`);
+      expect(await page.locator("#searches").textContent()).toBe("11");
+      expect(await page.locator("#zero-results").textContent()).toBe("8");
+      expect(await page.locator("#top-queries tr").allTextContents()).toEqual(["how do i set a cookie3", "zqxjv wprtk3"]);
+      expect(await page.locator("#top-zero tr").allTextContents()).toEqual(["zqxjv wprtk3"]);
+      const html = await page.content();
+      expect(html).not.toContain("blorptastic");
+      expect(html).not.toContain("127.0.0.");
+      await page.context().close();
+    },
+    { timeout: 60_000 },
+  );
+
+  test("MCP_INSIGHTS=off keeps nothing and shows nothing", async () => {
+    await using quiet = await startTestServer({ MCP_DOCS_SOURCE: corpusPath("hono"), MCP_INSIGHTS: "off" });
+    await callTool(quiet.port, "search", { query: "set a cookie" });
+    const html = await (await fetch(new URL("/", quiet.url), { headers: { accept: BROWSER_ACCEPT } })).text();
+    expect(html).not.toContain("What assistants ask");
+    expect(await (await fetch(new URL("/metrics", quiet.url))).text()).not.toMatch(/mcp_search_queries_total \d/);
+  });
 });

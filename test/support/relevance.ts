@@ -7,6 +7,8 @@
 import MiniSearch from "minisearch";
 import type { Page } from "../../src/docs/page.ts";
 import type { SearchIndex } from "../../src/search/index.ts";
+import { searchSets } from "../../src/docs/set-search.ts";
+import { STOP_WORDS } from "../../src/search/stopwords.ts";
 
 /** A question and the ids of the pages that answer it (any of them counts). */
 export interface RelevanceCase {
@@ -105,6 +107,72 @@ export const HONO_CASES: readonly RelevanceCase[] = [
   { question: "openapi swagger documentation", expected: ["docs/middleware/third-party"] },
   { question: "difference between hono and hono/tiny presets", expected: ["docs/api/presets"] },
 ];
+
+/**
+ * Questions about MkDocs, against its own documentation (the built site of
+ * Debian's mkdocs-doc, read through the sitemap source): the ids are the
+ * site's page paths.
+ */
+export const MKDOCS_CASES: readonly RelevanceCase[] = [
+  { question: "install mkdocs with pip", expected: ["user-guide/installation"] },
+  { question: "deploy the site to github pages", expected: ["user-guide/deploying-your-docs"] },
+  { question: "deploy to read the docs", expected: ["user-guide/deploying-your-docs"] },
+  { question: "create a new project", expected: ["getting-started", "user-guide/cli"] },
+  { question: "write a plugin", expected: ["dev-guide/plugins"] },
+  { question: "plugin events such as on_page_markdown", expected: ["dev-guide/plugins"] },
+  { question: "use a third party theme", expected: ["user-guide/choosing-your-theme"] },
+  { question: "override a template block of the theme", expected: ["user-guide/customizing-your-theme"] },
+  { question: "add extra css to change the styling", expected: ["user-guide/customizing-your-theme", "user-guide/configuration"] },
+  { question: "localize the theme to another language", expected: ["user-guide/localizing-your-theme"] },
+  { question: "contribute translations of a theme", expected: ["dev-guide/translations"] },
+  { question: "command line options of mkdocs build", expected: ["user-guide/cli"] },
+  { question: "link to another page of the documentation", expected: ["user-guide/writing-your-docs"] },
+  { question: "enable markdown extensions like admonition", expected: ["user-guide/configuration", "user-guide/writing-your-docs"] },
+  { question: "configure the navigation of the site", expected: ["user-guide/configuration", "user-guide/writing-your-docs"] },
+  { question: "serve the docs locally with live reloading", expected: ["getting-started", "user-guide/cli"] },
+  { question: "create a custom theme from scratch", expected: ["dev-guide/themes"] },
+  { question: "license of mkdocs", expected: ["about/license"] },
+  { question: "what changed in the latest release", expected: ["about/release-notes"] },
+  { question: "configure the search plugin", expected: ["user-guide/configuration"] },
+  { question: "python api for plugin developers", expected: ["dev-guide/api", "dev-guide/plugins"] },
+  { question: "meta-data at the top of a markdown file", expected: ["user-guide/writing-your-docs"] },
+];
+
+/**
+ * The question with one typo, the way fast typing makes them: in its
+ * longest word of at least 5 letters that is no stop word, two neighbours
+ * swapped, a letter dropped or a letter doubled (which one, by the word's
+ * length, so the set is the same every run).
+ */
+export function misspell(question: string): string {
+  const words = question.split(" ");
+  let at = -1;
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    if (/^[a-z]{5,}$/i.test(word) && !STOP_WORDS.has(word.toLowerCase()) && (at < 0 || word.length > words[at]!.length)) at = i;
+  }
+  if (at < 0) return question;
+  const word = words[at]!;
+  const middle = Math.floor(word.length / 2);
+  const edit = word.length % 3;
+  words[at] =
+    edit === 0
+      ? word.slice(0, middle - 1) + word[middle] + word[middle - 1] + word.slice(middle + 1)
+      : edit === 1
+        ? word.slice(0, middle) + word.slice(middle + 1)
+        : word.slice(0, middle) + word[middle] + word.slice(middle);
+  return words.join(" ");
+}
+
+/** The same cases, misspelled by {@link misspell}, expecting the same pages. */
+export function misspelled(cases: readonly RelevanceCase[]): RelevanceCase[] {
+  return cases.map((c) => ({ question: misspell(c.question), expected: c.expected }));
+}
+
+/** Our search as the search tool runs it: with typo correction (see src/docs/set-search.ts). */
+export function correctingRanker(index: SearchIndex, limit = 10): Ranker {
+  return (question) => searchSets([{ index }], question, { limit }).hits.map((hit) => hit.id);
+}
 
 /** Scores a ranker on the cases: MRR over the top `k` and the top-3 rate. */
 export function evaluate(cases: readonly RelevanceCase[], ranker: Ranker, k = 10): Evaluation {

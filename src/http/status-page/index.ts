@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { LibraryStatus } from "../../docs/library.ts";
 import type { CertificateStatus } from "../../tls/maintain.ts";
+import type { InsightsView } from "../../insights/index.ts";
 
 /** What the page at `GET /` shows. Everything here is escaped on output. */
 export interface StatusPageData {
@@ -12,9 +13,15 @@ export interface StatusPageData {
   library: LibraryStatus;
   /** Present only when serving HTTPS with a certificate of our own. */
   certificate?: CertificateStatus;
+  /** What assistants asked (`MCP_INSIGHTS`); absent when off. */
+  insights?: InsightsView;
   /** For tests: the clock relative times are measured against. */
   now?: Date;
 }
+
+/** Queries shown per list, and characters per query: the page stays small whatever was asked. */
+const INSIGHT_ROWS = 5;
+const INSIGHT_CHARS = 80;
 
 // Copy buttons are the only thing that needs script. They start `hidden` and
 // the script shows them, so without JS the page has no dead controls. The
@@ -34,6 +41,7 @@ code,pre{font:13px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 button{font:inherit;font-size:13px;padding:5px 12px;border:1px solid var(--line);border-radius:6px;background:var(--card);color:var(--fg);cursor:pointer;flex:none;min-width:70px}
 button:hover{border-color:var(--acc);color:var(--acc)}.pill{display:inline-block;font-size:12px;font-weight:600;padding:2px 10px;border-radius:99px;border:1px solid;vertical-align:middle;margin-left:8px}
 .m{color:var(--mute);font-size:13px}.ok{color:var(--ok)}.warn{color:var(--warn)}dl{display:grid;grid-template-columns:150px 1fr;gap:6px 12px;margin:0}dt{color:var(--mute)}dd{margin:0;overflow-wrap:anywhere}
+table{width:100%;border-collapse:collapse;font-size:13px;margin-bottom:8px}td{padding:3px 0;border-top:1px solid var(--line);overflow-wrap:anywhere}td+td{text-align:right;width:60px}
 footer{color:var(--mute);font-size:13px;text-align:center}footer>*{margin:0 6px}.b{align-items:flex-start}
 @media(max-width:560px){main{padding:20px 12px}.row{flex-wrap:wrap}.row>span{width:100%}dl{grid-template-columns:1fr;gap:0}dd{margin-bottom:8px}}`;
 
@@ -147,9 +155,31 @@ ${copyable("", gemini, undefined, true)}</section>
 <dt>Source</dt><dd>${esc(library.source)}</dd>
 ${library.lastRefreshError ? `<dt>Last refresh</dt><dd class="warn">${esc(library.lastRefreshError)}</dd>` : ""}${tls}
 </dl></section>
+${data.insights ? insightsSection(data.insights) : ""}
 <footer><a href="/llms.txt">llms.txt</a>·<a href="/llms-full.txt">llms-full.txt</a>·<a href="/healthz">healthz</a>·<span>mcp-server ${esc(data.version)}</span></footer>
 </main><script>${SCRIPT}</script></body></html>
 `;
+}
+
+/**
+ * What assistants asked over the window: counts, and the queries enough
+ * distinct clients asked (the rest is never shown, so no one's own question
+ * is published).
+ */
+function insightsSection(view: InsightsView): string {
+  const rows = (items: InsightsView["top"], id: string) =>
+    items.length === 0
+      ? `<p class="m" id="${id}">None asked by ${esc(view.minClients)} or more clients yet.</p>`
+      : `<table id="${id}">${items
+          .slice(0, INSIGHT_ROWS)
+          .map((item) => `<tr><td>${esc(item.query.length > INSIGHT_CHARS ? `${item.query.slice(0, INSIGHT_CHARS - 1)}…` : item.query)}</td><td>${esc(item.count)}</td></tr>`)
+          .join("")}</table>`;
+  return `<section><h2>What assistants ask</h2><dl>
+<dt>Searches (${esc(view.windowHours)} h)</dt><dd id="searches">${esc(view.queries)}</dd>
+<dt>Found nothing</dt><dd id="zero-results">${esc(view.zeroResults)}</dd></dl>
+<h3>Top queries</h3>${rows(view.top, "top-queries")}
+<h3>Top queries that found nothing</h3>${rows(view.topZero, "top-zero")}
+<p class="m">Only queries asked by at least ${esc(view.minClients)} different clients are listed; no addresses are kept.</p></section>`;
 }
 
 /**
