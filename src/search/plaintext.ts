@@ -58,5 +58,8 @@ export function excerpt(text: string, max = 300): string {
   if (flat.length <= max) return flat;
   const cut = flat.slice(0, max - 1);
   const space = cut.lastIndexOf(" ");
-  return `${(space > max * 0.6 ? cut.slice(0, space) : cut).replace(/[\s…]+$/, "")}…`;
+  let end = space > max * 0.6 ? space : cut.length;
+  // No space or ellipsis before the one added (a loop: a regex anchored at the end retries from every space).
+  while (end > 0 && (cut[end - 1] === " " || cut[end - 1] === "…")) end--;
+  return `${cut.slice(0, end)}…`;
 }

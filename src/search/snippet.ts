@@ -11,27 +11,64 @@ import { excerpt } from "./plaintext.ts";
 export const SNIPPET_MAX_CHARS = 300;
 /** Tokens in a snippet, as in FTS5's snippet() this replaces. */
 const SNIPPET_TOKENS = 28;
-/** A token of the unicode61 tokenizer, roughly. */
-const TOKEN = /[\p{L}\p{N}\p{M}]+/gu;
 /** Characters of context kept before the first matching word of a snippet. */
 const SNIPPET_LEAD_CHARS = 40;
 
+/** Finds where a snippet should start: the first word of a text that begins with a query term's stem. */
+export interface WordFinder {
+  /** Index of the first such word in `text`, or -1. */
+  find(text: string): number;
+}
+
+/** A letter, digit or mark: what a matching word must not follow, and what tokens are made of (roughly unicode61's). */
+const WORD_CHAR = /[\p{L}\p{N}\p{M}]/u;
+
 /**
- * A regular expression finding, case-insensitively, the start of a word that
- * begins with one of the terms' stems (see {@link roughStem}), or `null` for no
- * usable term. Group i + 1 matches term i.
+ * A {@link WordFinder} for the terms: a word starting, case-insensitively,
+ * with one of the terms' stems (see {@link roughStem}), or `null` for no
+ * usable term.
+ *
+ * The stems are looked for with a plain alternation, and the character
+ * before each candidate is checked here: one expression with a Unicode
+ * lookbehind said the same, but runs in the regex interpreter, and was the
+ * largest cost of a search.
  */
-export function wordFinder(terms: readonly QueryTerm[]): RegExp | null {
+export function wordFinder(terms: readonly QueryTerm[]): WordFinder | null {
   const stems = new Set<string>();
   for (const term of terms) {
     for (let i = 0; i < term.words.length; i++) {
-      const word = term.words[i]!;
+      const word = term.words[i]!.toLowerCase();
       stems.add(term.prefix && i === term.words.length - 1 ? word : roughStem(word));
     }
   }
+  stems.delete("");
   if (stems.size === 0) return null;
-  const alternatives = [...stems].map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-  return new RegExp(`(?<![\\p{L}\\p{N}\\p{M}])(?:${alternatives.join("|")})`, "giu");
+  const candidates = new RegExp([...stems].map((stem) => stem.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "gi");
+  return {
+    find(text: string): number {
+      candidates.lastIndex = 0;
+      for (let found = candidates.exec(text); found !== null; found = candidates.exec(text)) {
+        if (found.index === 0 || !isWordChar(text, found.index - 1)) return found.index;
+        // Try again one character later: a stem may also start inside this match.
+        candidates.lastIndex = found.index + 1;
+      }
+      return -1;
+    },
+  };
+}
+
+/** Whitespace beyond ASCII, as `\s` has it. */
+function isSpace(c: number): boolean {
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+function isWordChar(text: string, at: number): boolean {
+  const c = text.charCodeAt(at);
+  if (c < 128) return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90);
+  // Either half of a surrogate pair stands for the whole character.
+  if (c >= 0xd800 && c <= 0xdbff) return WORD_CHAR.test(text.slice(at, at + 2));
+  if (c >= 0xdc00 && c <= 0xdfff && at > 0) return WORD_CHAR.test(text.slice(at - 1, at + 1));
+  return WORD_CHAR.test(text[at]!);
 }
 
 /** Suffixes stripped by {@link roughStem}, longest first. */
@@ -54,28 +91,49 @@ function roughStem(word: string): string {
  * At most {@link SNIPPET_MAX_CHARS} of one-line text from `body`, starting a
  * few words before the first match of `finder` (or at the beginning).
  */
-export function snippetOf(body: string, finder: RegExp | null): string {
+export function snippetOf(body: string, finder: WordFinder | null): string {
   let start = 0;
-  if (finder) {
-    finder.lastIndex = 0;
-    const found = finder.exec(body);
-    if (found && found.index > SNIPPET_LEAD_CHARS) {
-      // Back up to a word start at most SNIPPET_LEAD_CHARS before the match.
-      const from = found.index - SNIPPET_LEAD_CHARS;
-      const space = body.slice(from, found.index).search(/\s\S/);
-      start = space >= 0 ? from + space + 1 : found.index;
-    }
+  const found = finder ? finder.find(body) : -1;
+  if (found > SNIPPET_LEAD_CHARS) {
+    // Back up to a word start at most SNIPPET_LEAD_CHARS before the match.
+    const from = found - SNIPPET_LEAD_CHARS;
+    const space = body.slice(from, found).search(/\s\S/);
+    start = space >= 0 ? from + space + 1 : found;
   }
-  // As long as FTS5's snippet() of SNIPPET_TOKENS tokens used to be.
-  TOKEN.lastIndex = start;
+  // As long as FTS5's snippet() of SNIPPET_TOKENS tokens used to be (cut
+  // where token SNIPPET_TOKENS + 1 starts), on one line: one pass counts the
+  // tokens and collapses whitespace, copying the text between runs of it.
+  let text = "";
+  let copied = start;
   let end = body.length;
-  for (let n = 0; n <= SNIPPET_TOKENS; n++) {
-    const token = TOKEN.exec(body);
-    if (token === null) break;
-    if (n === SNIPPET_TOKENS) end = token.index;
+  let tokens = 0;
+  let inToken = false;
+  let inSpace = true;
+  for (let i = start; i < body.length; i++) {
+    const c = body.charCodeAt(i);
+    if (c === 32 || (c >= 9 && c <= 13) || (c >= 128 && isSpace(c))) {
+      if (!inSpace) text += body.slice(copied, i);
+      inSpace = true;
+      inToken = false;
+      continue;
+    }
+    if (inSpace) {
+      if (text !== "") text += " ";
+      copied = i;
+      inSpace = false;
+    }
+    const wordChar = c < 128 ? (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90) : isWordChar(body, i);
+    if (wordChar && !inToken && tokens++ === SNIPPET_TOKENS) {
+      end = i;
+      break;
+    }
+    inToken = wordChar;
   }
-  // Cut before the first token past the budget, and say so.
-  const text = end < body.length ? `${body.slice(start, end).trimEnd()}…` : body.slice(start);
-  return excerpt(`${start > 0 ? "…" : ""}${text}`, SNIPPET_MAX_CHARS);
+  if (!inSpace) text += body.slice(copied, end);
+  text = text.trimEnd();
+  const lead = start > 0 ? "…" : "";
+  const tail = end < body.length ? "…" : "";
+  if (lead.length + text.length + tail.length <= SNIPPET_MAX_CHARS) return `${lead}${text}${tail}`;
+  return excerpt(`${lead}${text}${tail}`, SNIPPET_MAX_CHARS);
 }
 
