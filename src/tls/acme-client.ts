@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { isIP } from "node:net";
 import type { Authorization, Order } from "acme-client";
 import type { Challenge, OrderCreateRequest } from "acme-client/types/rfc8555";
 
@@ -271,10 +272,11 @@ export async function createCertificateKey(keyType: "ecdsa" | "rsa"): Promise<st
   return key.toString();
 }
 
-/** A CSR for `domains` (the first as common name) signed with `keyPem`. */
+/** A CSR for `domains` (the first DNS name as common name; an IP address is never one) signed with `keyPem`. */
 export async function createCsr(domains: readonly string[], keyPem: string): Promise<Buffer> {
   const acme = await loadAcme();
+  const commonName = domains.find((name) => isIP(name) === 0);
   // createCsr makes an RSA key of its own when none is passed: pass ours.
-  const [, csr] = await acme.crypto.createCsr({ commonName: domains[0], altNames: [...domains] }, keyPem);
+  const [, csr] = await acme.crypto.createCsr({ ...(commonName ? { commonName } : {}), altNames: [...domains] }, keyPem);
   return csr;
 }

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import type { Logger } from "../log/index.ts";
 import type { Storage } from "../storage/storage.ts";
 import { AcmeAccount } from "./acme-account.ts";
@@ -52,7 +53,8 @@ export async function orderCertificate(settings: OrderSettings): Promise<Certifi
   const account = await AcmeAccount.open(settings);
   await step("account");
 
-  const identifiers = domains.map((value) => ({ type: "dns" as const, value }));
+  // An IP address is an `ip` identifier (RFC 8738), not a DNS name.
+  const identifiers = domains.map((value) => ({ type: isIP(value) ? ("ip" as const) : ("dns" as const), value }));
   const order = await account.createOrder({ identifiers, ...(settings.profile ? { profile: settings.profile } : {}) });
   logger.info("certificate ordered", { names: domains.join(","), order: (order as { url?: string }).url });
   await step("order");
