@@ -22,6 +22,10 @@ export interface Tuning {
   acmeTimeoutMs?: number;
   /** Lease of the issuance lock. */
   lockTtlMs?: number;
+  /** The shortest re-check of an ARI window the CA's Retry-After may ask for (production: a minute). */
+  ariRecheckMinMs?: number;
+  /** How often DNS-01 checks whether its TXT record is visible (production: 2 s). */
+  dnsPollMs?: number;
 }
 
 const milliseconds = v.optional(v.pipe(v.number("must be a number of milliseconds"), v.integer("must be a whole number of milliseconds"), v.minValue(1, "must be at least 1 ms")));
@@ -34,6 +38,8 @@ const schema = v.strictObject(
     storagePollMs: milliseconds,
     acmeTimeoutMs: milliseconds,
     lockTtlMs: milliseconds,
+    ariRecheckMinMs: milliseconds,
+    dnsPollMs: milliseconds,
   },
   "is not a knob",
 );

@@ -170,7 +170,24 @@ async function withProblems<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-export type { Authorization as AcmeAuthorization, Challenge as AcmeChallenge, Order as AcmeOrder, OrderCreateRequest as AcmeOrderRequest };
+export type { Authorization as AcmeAuthorization, Challenge as AcmeChallenge, Order as AcmeOrder };
+
+/** A new order: identifiers (`dns` or `ip`), and the extensions this product sends. */
+export interface AcmeOrderRequest {
+  identifiers: { type: "dns" | "ip"; value: string }[];
+  /** A certificate profile the CA offers in `meta.profiles` (Let's Encrypt: classic, shortlived, tlsserver). */
+  profile?: string;
+  /** RFC 9773: the CertID of the certificate this order renews. */
+  replaces?: string;
+}
+
+/** The parts of an ACME directory this product reads. */
+export interface AcmeDirectory {
+  newOrder?: string;
+  /** RFC 9773: where renewal windows are; absent when the CA offers no ARI. */
+  renewalInfo?: string;
+  meta?: { profiles?: Record<string, string> };
+}
 
 export interface AcmeClientOptions {
   directoryUrl: string;
@@ -231,8 +248,20 @@ export class AcmeClient {
     await withProblems(() => this.#client.createAccount({ termsOfServiceAgreed: true, ...(email ? { contact: [`mailto:${email}`] } : {}) }));
   }
 
-  createOrder(request: OrderCreateRequest): Promise<Order> {
-    return withProblems(() => this.#client.createOrder(request));
+  /**
+   * Places an order. The request goes to the CA as given, so fields
+   * acme-client does not know pass through: `profile` (the ACME profiles
+   * draft) and `replaces` (RFC 9773's CertID of the certificate this one
+   * renews).
+   */
+  createOrder(request: AcmeOrderRequest): Promise<Order> {
+    return withProblems(() => this.#client.createOrder(request as OrderCreateRequest));
+  }
+
+  /** The CA's directory (cached by acme-client): which resources and profiles it offers. */
+  directory(): Promise<AcmeDirectory> {
+    const http = (this.#client as unknown as { http: { getDirectory(): Promise<AcmeDirectory> } }).http;
+    return withProblems(() => http.getDirectory());
   }
 
   getAuthorizations(order: Order): Promise<Authorization[]> {

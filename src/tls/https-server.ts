@@ -12,6 +12,7 @@ import { challengeResponder } from "./challenge-responder.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { CertificateIssuer } from "./issuer.ts";
 import { CertificateMaintainer, type CertificateStatus } from "./maintain.ts";
+import { ariPolicy } from "./ari.ts";
 import { lifetimeRatio } from "./renewal-policy.ts";
 import { http01Solver } from "./solvers.ts";
 import { TlsListener } from "./tls-listener.ts";
@@ -59,7 +60,7 @@ export function maintainCertificates(options: CertificatesOptions): CertificateM
     locker: storage,
     domains,
     directoryUrl: acme.directoryUrl,
-    order: () => orderCertificate({ ...acme, timeoutMs: tuning.acmeTimeoutMs ?? acme.timeoutMs, domains, storage, solvers, logger: log, onStep }),
+    order: (replacing) => orderCertificate({ ...acme, timeoutMs: tuning.acmeTimeoutMs ?? acme.timeoutMs, domains, replacing, storage, solvers, logger: log, onStep }),
     clock,
     logger: log,
     lockTtlMs: tuning.lockTtlMs,
@@ -69,7 +70,15 @@ export function maintainCertificates(options: CertificatesOptions): CertificateM
   return new CertificateMaintainer({
     store,
     issuer,
-    policy: lifetimeRatio(options.renewRatio),
+    // The CA's window where it offers ARI (RFC 9773), the lifetime ratio otherwise.
+    policy: ariPolicy({
+      directoryUrl: acme.directoryUrl,
+      fallback: lifetimeRatio(options.renewRatio),
+      clock,
+      logger: log,
+      timeoutMs: tuning.acmeTimeoutMs ?? acme.timeoutMs,
+      minRecheckMs: tuning.ariRecheckMinMs,
+    }),
     clock,
     random: options.random ?? Math.random,
     logger: log,
