@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, readlinkSync, statSync, writeFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
+import { connect as tlsConnect, type PeerCertificate } from "node:tls";
 import { FileStorage } from "../../src/storage/file-storage.ts";
 import { ensureCommands } from "../support/debian.ts";
 import { ensurePebbleInstalled, freePort, startPebble, type Pebble } from "../support/pebble.ts";
@@ -304,6 +305,32 @@ describe("renewal", () => {
         const orders = shim.orders();
         for (let i = 1; i < orders.length; i++) expect(orders[i]!.replaces).toBe(shim.issued[i - 1]!.certId);
       }
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe("IP address certificates", () => {
+  test("an IP literal in MCP_DOMAINS is ordered as an ip identifier and served", async () => {
+    const certsDir = newDir();
+    const orders = pebble.ordersPlaced();
+    const { server, port } = await startHttps({ ...serverEnv(certsDir), MCP_DOMAINS: "127.0.0.1" });
+    try {
+      expect(pebble.ordersPlaced()).toBe(orders + 1);
+      // No SNI: TLS carries no IP address as a server name.
+      const certificate = await new Promise<PeerCertificate>((resolve, reject) => {
+        const socket = tlsConnect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => {
+          resolve(socket.getPeerCertificate());
+          socket.end();
+        });
+        socket.once("error", reject);
+      });
+      expect(certificate.subjectaltname).toBe("IP Address:127.0.0.1");
+      // A client that verifies checks the address against the certificate.
+      const response = await fetch(`https://127.0.0.1:${port}/healthz`, { tls: { ca: [await pebble.root()] } } as RequestInit);
+      expect(response.status).toBe(200);
+      expect((await response.json()).certificate.names).toEqual(["127.0.0.1"]);
     } finally {
       await server.stop();
     }
