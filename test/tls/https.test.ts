@@ -262,6 +262,25 @@ describe("when the CA is down", () => {
   });
 });
 
+describe("a short certificate's last day", () => {
+  test("a CA outage while a short certificate runs out is logged as urgent, with the time left", async () => {
+    const port = await freePort();
+    // 30-second certificates stand in for 6-day ones: their last sixth is their "last day".
+    await using ca = await startPebble({ httpPort: port, certificateValidityPeriod: 30 });
+    const { server } = await startHttps(serverEnv(newDir(), ca, port, { MCP_RENEW_RATIO: "0.5" }));
+    try {
+      ca.kill();
+      const line = await server.waitFor(/urgent=true/, 60_000);
+      expect(line).toContain('level=error component=tls msg="URGENT: certificate renewal failed and the certificate expires soon; still serving it"');
+      expect(Number(/expiresInSeconds=(\d+)/.exec(line)![1])).toBeLessThanOrEqual(5);
+      // Before the last sixth, the same failure was an ordinary one.
+      expect(server.count(/msg="certificate renewal failed; still serving the current certificate"/)).toBeGreaterThan(0);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe("renewal", () => {
   // 60-second certificates, renewed about every 6 to 9 seconds: either by
   // the lifetime ratio (90% of the lifetime left, a window of 5%), or by the
