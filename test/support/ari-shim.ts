@@ -19,6 +19,8 @@ import type { Pebble } from "./pebble.ts";
 /** A certificate the shim has seen issued. */
 export interface IssuedCertificate {
   certId: string;
+  /** `performance.now()` when it was downloaded. */
+  at: number;
   notBefore: number;
   notAfter: number;
 }
@@ -46,8 +48,8 @@ export interface AriShim extends AcmeProxy {
   readonly asked: readonly string[];
   /** Replaces the window function from now on. */
   setWindow(window: (certificate: IssuedCertificate) => Suggestion): void;
-  /** What `newOrder` payloads carried, in order (identifiers, profile, replaces). */
-  orders(): { replaces?: string; profile?: string; identifiers?: unknown }[];
+  /** What the orders Pebble accepted carried (identifiers, profile, replaces), in order; not attempts refused for a bad nonce. */
+  orders(): { at: number; replaces?: string; profile?: string; identifiers?: unknown }[];
 }
 
 export async function startAriShim(pebble: Pebble, options: AriShimOptions = {}): Promise<AriShim> {
@@ -86,7 +88,7 @@ export async function startAriShim(pebble: Pebble, options: AriShimOptions = {})
         if (request.resource !== "certificate" || !body.includes("BEGIN CERTIFICATE")) return;
         const leaf = body.slice(0, body.indexOf("-----END CERTIFICATE-----") + 25);
         const x509 = new X509Certificate(leaf);
-        issued.push({ certId: opensslCertId(leaf), notBefore: Date.parse(x509.validFrom), notAfter: Date.parse(x509.validTo) });
+        issued.push({ certId: opensslCertId(leaf), at: performance.now(), notBefore: Date.parse(x509.validFrom), notAfter: Date.parse(x509.validTo) });
       },
     },
   });
@@ -96,7 +98,11 @@ export async function startAriShim(pebble: Pebble, options: AriShimOptions = {})
     setWindow(next: (certificate: IssuedCertificate) => Suggestion) {
       window = next;
     },
-    orders: () => proxy.requestsFor("newOrder").map((request) => (request.payload ?? {}) as { replaces?: string; profile?: string }),
+    orders: () =>
+      proxy
+        .requestsFor("newOrder")
+        .filter((request) => request.status === 201)
+        .map((request) => ({ at: request.at, ...((request.payload ?? {}) as { replaces?: string; profile?: string }) })),
   });
 }
 
