@@ -42,7 +42,7 @@ const DIRECTORY_RECHECK_MS = 24 * 3_600_000;
  * @example
  * const policy = ariPolicy({ directoryUrl, fallback: lifetimeRatio(1 / 3), clock: systemClock, logger });
  */
-export function ariPolicy(options: AriPolicyOptions): RenewalPolicy & { renewalInfoUrl(): Promise<string | undefined> } {
+export function ariPolicy(options: AriPolicyOptions): RenewalPolicy {
   const { clock, logger: log } = options;
   const get = options.fetch ?? ((url, init) => fetch(url, init));
   const timeoutMs = options.timeoutMs ?? 15_000;
@@ -66,7 +66,6 @@ export function ariPolicy(options: AriPolicyOptions): RenewalPolicy & { renewalI
   const fallback = async (bundle: CertificateBundle, recheckAt?: number): Promise<RenewalWindow> => ({ ...(await options.fallback.window(bundle)), recheckAt });
 
   return {
-    renewalInfoUrl,
     async window(bundle) {
       const serial = bundle.info.serialNumber;
       if (cached?.serial === serial && (cached.window.recheckAt ?? Infinity) > clock.now()) return cached.window;
