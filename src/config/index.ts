@@ -61,7 +61,7 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
     const result = v.safeParse(setting.schema, raw);
     if (!result.success) {
       const origin = fromFlags.has(name) ? setting.flag : setting.env;
-      const got = setting.secret ? "" : ` (got ${JSON.stringify(raw)})`;
+      const got = setting.secret ? "" : ` (got ${JSON.stringify(setting.display ? setting.display(raw) : raw)})`;
       throw new ConfigError(`${origin}: ${result.issues[0].message}${got}`);
     }
     config[name] = result.output;

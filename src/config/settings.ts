@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { displayUrl } from "../log/redact.ts";
 import { count, docsSource, domains, duration, hostPort, hostPorts, hosts, origins, port, size, text, tsigKey, url } from "./schemas.ts";
 
 /**
@@ -21,6 +22,8 @@ export interface Setting<T> {
   description: string;
   /** Never echoed back, not even in an error message. */
   secret?: boolean;
+  /** How a bad value is echoed in an error message, when it may carry a secret (a URL's token). */
+  display?: (raw: string) => string;
   /** Turns the text into the typed value, or fails with a message that reads after "MCP_X (--x): ". */
   schema: v.GenericSchema<string, T>;
 }
@@ -226,6 +229,7 @@ export const settings = {
     default: "embedded",
     description: "Documentation to serve: 'embedded' (this server's guide), a Hugo JSON file, a Markdown folder, or an http(s) URL of a Hugo JSON index.",
     schema: docsSource,
+    display: displayUrl,
   },
   docsBaseUrl: {
     env: "MCP_DOCS_BASE_URL",
@@ -273,7 +277,7 @@ export const settings = {
     env: "MCP_MAX_SESSIONS",
     flag: "--max-sessions",
     default: "1000",
-    description: "Most open MCP sessions (both transports); new sessions beyond it get 503.",
+    description: "Most open MCP sessions (both transports); when full, the least recently used idle session is closed to make room for a new one.",
     schema: count(1),
   },
   sessionIdle: {
@@ -304,22 +308,29 @@ export const settings = {
     env: "MCP_MAX_SESSIONS_PER_CLIENT",
     flag: "--max-sessions-per-client",
     default: "50",
-    description: "Most open MCP sessions one client address may hold; beyond it, 429.",
+    description: "Most open MCP sessions one client may hold; beyond it, 429.",
     schema: count(1),
   },
   maxStreamsPerClient: {
     env: "MCP_MAX_STREAMS_PER_CLIENT",
     flag: "--max-streams-per-client",
     default: "10",
-    description: "Most open event streams (GET /mcp, GET /sse) per client address; beyond it, 429.",
+    description: "Most open event streams (GET /mcp, GET /sse, subscriptions/listen) per client; beyond it, 429.",
     schema: count(1),
   },
   maxRequestsPerClient: {
     env: "MCP_MAX_REQUESTS_PER_CLIENT",
     flag: "--max-requests-per-client",
     default: "32",
-    description: "Most requests one client address may have in flight at once; beyond it, 429.",
+    description: "Most requests one client may have in flight at once, on every route but /healthz; beyond it, 429.",
     schema: count(1),
+  },
+  clientIpv6Prefix: {
+    env: "MCP_CLIENT_IPV6_PREFIX",
+    flag: "--client-ipv6-prefix",
+    default: "64",
+    description: "IPv6 addresses in one prefix of this length count as one client for the per-client caps (a /64 is one host or household); 128 tells every address apart. IPv4: one address, one client.",
+    schema: v.pipe(count(32), v.maxValue(128, "must be at most 128")),
   },
   authToken: {
     env: "MCP_AUTH_TOKEN",

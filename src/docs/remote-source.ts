@@ -2,7 +2,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { DocsSource, LoadResult } from "./source.ts";
 import { parseHugoIndex } from "./hugo.ts";
-import { writeFileAtomic } from "../storage/atomic-file.ts";
+import { removeStaleTempFiles, writeFileAtomic } from "../storage/atomic-file.ts";
+import { displayUrl, withoutUrlSecrets } from "../log/redact.ts";
 
 /** Options of a remote Hugo JSON index. */
 export interface RemoteSourceOptions {
@@ -27,6 +28,14 @@ interface CacheMeta {
  * `If-Modified-Since`, so an unchanged index costs a 304. Every good copy is
  * saved under `cacheDir`; when a fetch fails at start, that copy is served
  * (with a warning) instead of nothing.
+ *
+ * A copy that cannot be saved (a full disk) is still served: the index is
+ * good, only its backup is missing. The save is retried at each later load,
+ * and the revalidation headers are kept in memory meanwhile, so an unchanged
+ * index is not downloaded again for want of a file.
+ *
+ * The URL's user info and query string (where tokens go) never leave this
+ * class: `description` and every error message show scheme, host and path.
  */
 export class RemoteSource implements DocsSource {
   readonly description: string;
@@ -37,13 +46,12 @@ export class RemoteSource implements DocsSource {
   readonly #metaPath: string;
   #meta: CacheMeta | undefined;
   #loadedOnce = false;
+  /** A fetched copy not yet saved (the save failed): written at the next load. */
+  #unsaved: { text: string; meta: CacheMeta } | undefined;
 
   constructor(private readonly options: RemoteSourceOptions) {
     const url = new URL(options.url);
-    // Credentials in the URL must not reach logs or /healthz.
-    url.username = "";
-    url.password = "";
-    this.description = url.href;
+    this.description = displayUrl(options.url);
     this.defaultTitle = url.hostname;
     this.#maxBytes = options.maxBytes ?? 32 * 1024 * 1024;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
@@ -56,13 +64,19 @@ export class RemoteSource implements DocsSource {
     const first = !this.#loadedOnce;
     this.#loadedOnce = true;
     try {
-      if (first) this.#meta = await this.#readMeta();
+      if (first) {
+        // Half-written copies of a process that was killed mid-save.
+        await removeStaleTempFiles(this.options.cacheDir);
+        this.#meta = await this.#readMeta();
+      }
+      if (this.#unsaved) await this.#save(this.#unsaved.text, this.#unsaved.meta).catch(() => {});
       return await this.#fetch(first);
     } catch (error) {
-      if (!first) throw error;
+      const reason = withoutUrlSecrets((error as Error).message, this.options.url);
+      if (!first) throw new Error(reason);
       const cached = await this.#readCache();
-      if (!cached) throw error;
-      return { ...cached, warning: `fetch failed (${(error as Error).message}); serving the copy saved ${this.#meta?.fetchedAt}` };
+      if (!cached) throw new Error(reason);
+      return { ...cached, warning: `fetch failed (${reason}); serving the copy saved ${this.#meta?.fetchedAt}` };
     }
   }
 
@@ -94,12 +108,26 @@ export class RemoteSource implements DocsSource {
       lastModified: response.headers.get("last-modified") ?? undefined,
       fetchedAt: new Date().toISOString(),
     };
-    // The body first, then the meta that points at it: a crash in between
-    // leaves an older meta, which at worst costs one full fetch.
+    // Revalidate against this copy from now on, saved or not.
+    this.#meta = meta;
+    try {
+      await this.#save(text, meta);
+    } catch (error) {
+      this.#unsaved = { text, meta };
+      const warning = `the fetched index is served, but its last good copy could not be saved in ${this.options.cacheDir} (${(error as Error).message}); the save is retried at each refresh`;
+      return { ...index, warning };
+    }
+    return index;
+  }
+
+  /**
+   * Saves a copy: the body first, then the meta that points at it, so a crash
+   * in between leaves an older meta, which at worst costs one full fetch.
+   */
+  async #save(text: string, meta: CacheMeta): Promise<void> {
     await writeFileAtomic(this.#bodyPath, text);
     await writeFileAtomic(this.#metaPath, JSON.stringify(meta));
-    this.#meta = meta;
-    return index;
+    this.#unsaved = undefined;
   }
 
   async #readMeta(): Promise<CacheMeta | undefined> {

@@ -6,7 +6,7 @@ import type { Library } from "../docs/library.ts";
 import { llmsFullTxt, llmsTxt } from "../docs/llms-txt.ts";
 import { isValidId } from "../docs/ids.ts";
 import type { SessionRegistry } from "../mcp/sessions.ts";
-import { ErrorCode, errorResponse } from "../mcp/jsonrpc.ts";
+import { ErrorCode, errorMessage, errorResponse } from "../mcp/jsonrpc.ts";
 import type { Logger } from "../log/index.ts";
 import type { CertificateStatus } from "../tls/maintain.ts";
 import type { Metrics } from "../metrics/index.ts";
@@ -15,6 +15,7 @@ import { mcpCors } from "./mcp-cors/index.ts";
 import { STATUS_PAGE_HEADERS, statusPage, wantsHtml } from "./status-page/index.ts";
 import type { InFlight } from "./in-flight/index.ts";
 import { clientLimits, type StreamSlots } from "./client-limits/index.ts";
+import { clientKey } from "./client-limits/client-key.ts";
 import type { StatelessEndpoint } from "../mcp/stateless.ts";
 import { MCP_PATH, MESSAGE_PATH, mountMcpRoutes, SSE_PATH } from "./mcp-routes.ts";
 
@@ -37,8 +38,10 @@ export interface AppOptions {
   metricsAccess?: "public" | "private" | "off";
   /** Answers every request that stands alone: all of 2026-07-28, and every legacy one without `sessions`. */
   stateless: StatelessEndpoint;
-  /** Per-client caps on the MCP endpoints. */
+  /** Per-client caps: concurrent requests on every route but `/healthz`, and event streams. */
   limits?: { maxConcurrent: number; streams: StreamSlots };
+  /** IPv6 clients are told apart by this prefix length (`MCP_CLIENT_IPV6_PREFIX`); default 64. */
+  clientIpv6Prefix?: number;
 }
 
 /** Event streams: long-lived by design, exempt from idle timeouts and in-flight waits. */
@@ -66,7 +69,8 @@ export function healthReport(
   };
 }
 
-type Env = { Bindings: BunServer<unknown> | undefined };
+/** The Bun server as Hono's env, and `client`: who the caller is for the per-client caps, worked out once per request. */
+type Env = { Bindings: BunServer<unknown> | undefined; Variables: { client: string } };
 
 export { MCP_PATH, MESSAGE_PATH, SSE_PATH } from "./mcp-routes.ts";
 
@@ -103,6 +107,23 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
 
   if (options.inFlight) app.use("*", options.inFlight.middleware);
+
+  const ipv6Prefix = options.clientIpv6Prefix ?? 64;
+  app.use("*", async function identifyClient(c, next) {
+    c.set("client", clientKey(c.env?.requestIP(c.req.raw)?.address, ipv6Prefix));
+    await next();
+  });
+  // Every route has a cost bound: per-client concurrency covers the
+  // documentation, llms.txt, /metrics and the status page as well as MCP.
+  // Health probes are exempt: they are cheap, and a balancer must always
+  // reach them.
+  if (options.limits) {
+    const limit = clientLimits({ ...options.limits, isStream: isEventStream, client: (c) => c.get("client") });
+    app.use("*", async function limitUnlessHealth(c, next) {
+      if (c.req.path === "/healthz") return next();
+      return limit(c, next);
+    });
+  }
 
   // Counted by route pattern, not path: `/docs/*` is one series, however
   // many pages (or made-up paths) are asked for.
@@ -146,7 +167,10 @@ export function createApp(options: AppOptions): Hono<Env> {
   // their calls. After the host guard, so a disallowed origin still gets 403;
   // before the token check, because a preflight never carries credentials.
   const cors = mcpCors({ originAllowed: originPolicy(options.hosts) });
-  for (const path of [MCP_PATH, SSE_PATH, MESSAGE_PATH]) app.use(path, cors);
+  // Only browsers send Origin, and only they need CORS answers: other clients
+  // skip it, and with it a response object built only to carry its headers.
+  const corsForBrowsers: MiddlewareHandler<Env> = (c, next) => (c.req.header("origin") === undefined ? next() : cors(c, next));
+  for (const path of [MCP_PATH, SSE_PATH, MESSAGE_PATH]) app.use(path, corsForBrowsers);
   if (options.authToken) {
     // MCP clients that get a 401 look for OAuth here (RFC 9728, RFC 8414,
     // dynamic client registration). A 401 on these would read as "OAuth,
@@ -160,18 +184,23 @@ export function createApp(options: AppOptions): Hono<Env> {
     app.all("/.well-known/openid-configuration/*", noOAuth);
     app.all("/.well-known/openid-configuration", noOAuth);
     app.all("/register", noOAuth);
-    // Hono's bearer-auth compares tokens in constant time.
-    app.use("*", bearerAuth({ token: options.authToken, realm: "mcp-server" }));
+    // Hono's bearer-auth compares tokens in constant time. Its refusals are
+    // JSON-RPC errors like every other, so MCP clients show why.
+    const refusal = (why: string) => ({ message: errorMessage(null, ErrorCode.ConnectionClosed, `Unauthorized: ${why}`) });
+    app.use(
+      "*",
+      bearerAuth({
+        token: options.authToken,
+        realm: "mcp-server",
+        noAuthenticationHeader: refusal("send Authorization: Bearer <MCP_AUTH_TOKEN>"),
+        invalidAuthenticationHeader: refusal("the Authorization header must be Bearer <token>"),
+        invalidToken: refusal("the bearer token is not this server's"),
+      }),
+    );
   }
   if (options.metricsAccess === "private") app.get("/metrics", serveMetrics);
 
-  const clientAddress = (c: Context<Env>) => c.env?.requestIP(c.req.raw)?.address;
-  if (options.limits) {
-    const limit = clientLimits({ ...options.limits, isStream: isEventStream, clientAddress });
-    for (const path of [MCP_PATH, SSE_PATH, MESSAGE_PATH]) app.use(path, limit);
-  }
-
-  mountMcpRoutes(app, { stateless: options.stateless, sessions: options.sessions, maxBodyBytes: options.maxBodyBytes, clientAddress, logger });
+  mountMcpRoutes(app, { stateless: options.stateless, sessions: options.sessions, maxBodyBytes: options.maxBodyBytes, logger });
 
   app.get("/", (c) => {
     const origin = new URL(c.req.url).origin;
@@ -192,20 +221,22 @@ export function createApp(options: AppOptions): Hono<Env> {
     });
   });
 
-  const summary = () => `${library.title}, served over the Model Context Protocol by mcp-server.`;
-  app.get("/llms.txt", (c) => markdown(c.body, llmsTxt(library.title, summary(), library.snapshot?.pages ?? [])));
-  app.get("/llms-full.txt", (c) => markdown(c.body, llmsFullTxt(library.title, summary(), library.snapshot?.pages ?? [])));
+  // Built once per index and served from the same bytes (Library.rendered):
+  // N concurrent readers of llms-full.txt cost one copy of it, not N.
+  const summary = `${library.title}, served over the Model Context Protocol by mcp-server.`;
+  app.get("/llms.txt", () => markdown(library.rendered("llms.txt", (pages) => llmsTxt(library.title, summary, pages))));
+  app.get("/llms-full.txt", () => markdown(library.rendered("llms-full.txt", (pages) => llmsFullTxt(library.title, summary, pages))));
   app.get("/docs/*", (c) => {
     // c.req.path is already decoded by Hono (and a malformed escape left as is).
     const id = c.req.path.slice("/docs/".length).replace(/\.md$/, "");
     const page = isValidId(id) ? library.page(id) : undefined;
     if (!page) return c.json({ error: "no such page; see /llms.txt for the list" }, 404);
-    return markdown(c.body, `# ${page.title}\n\n${page.markdown}\n`);
+    return markdown(library.rendered(`page:${page.id}`, () => `# ${page.title}\n\n${page.markdown}\n`));
   });
 
   return app;
 }
 
-function markdown(body: (data: string, status: 200, headers: Record<string, string>) => Response, text: string): Response {
-  return body(text, 200, { "Content-Type": "text/markdown; charset=utf-8" });
+function markdown(text: Blob): Response {
+  return new Response(text, { headers: { "Content-Type": "text/markdown; charset=utf-8" } });
 }

@@ -7,7 +7,7 @@ import { ErrorCode, errorResponse } from "../mcp/jsonrpc.ts";
 import type { SessionRegistry } from "../mcp/sessions.ts";
 import type { StatelessEndpoint } from "../mcp/stateless.ts";
 
-type Env = { Bindings: BunServer<unknown> | undefined };
+type Env = { Bindings: BunServer<unknown> | undefined; Variables: { client: string } };
 
 export const MCP_PATH = "/mcp";
 export const SSE_PATH = "/sse";
@@ -19,8 +19,6 @@ export interface McpRoutesOptions {
   /** Legacy sessions; absent with `MCP_STATELESS`, which refuses what needs one. */
   sessions?: SessionRegistry;
   maxBodyBytes: number;
-  /** The caller's address, for per-client caps. */
-  clientAddress: (c: Context<Env>) => string | undefined;
   logger: Logger;
 }
 
@@ -32,7 +30,8 @@ export interface McpRoutesOptions {
  */
 export function mountMcpRoutes(app: Hono<Env>, options: McpRoutesOptions): void {
   const { stateless, sessions, logger } = options;
-  const client = (c: Context<Env>) => options.clientAddress(c) ?? "unknown";
+  // Who the caller is, for per-client caps (set by the app, from its address).
+  const client = (c: Context<Env>) => c.get("client") ?? "unknown";
   // An event stream is quiet between keep-alives; it must outlive the idle
   // timeout that protects the server from idle plain requests.
   const keepOpen = (c: Context<Env>) => () => c.env?.timeout(c.req.raw, 0);

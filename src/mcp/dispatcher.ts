@@ -1,4 +1,5 @@
 import type { Library } from "../docs/library.ts";
+import { jsonOf, withJson } from "./answer-json.ts";
 import { ErrorCode, McpError, errorFromException, errorMessage, type JsonRpcError, type JsonRpcRequest, type JsonRpcResult } from "./jsonrpc.ts";
 import { promptDefinitions, getPrompt } from "./prompts.ts";
 import { listResources, readResource, resourceTemplates } from "./resources.ts";
@@ -62,15 +63,15 @@ export class McpDispatcher {
   readonly serverInfo: { name: string; title: string; version: string };
   readonly instructions: string;
   readonly #library: Library;
-  readonly #options: DispatcherOptions;
   readonly #tools: ToolDefinition[];
-  /** tools/list results per shape, built once (see {@link #toolList}). */
-  readonly #toolLists = new Map<string, Record<string, unknown>[]>();
+  /** Results that never change while running, written as JSON once, by method and shape. */
+  readonly #constants = new Map<string, Record<string, unknown>>();
+  /** The 2026-07-28 fields added to results, as JSON members: for lists and reads, and for the rest. */
+  readonly #modernExtras: { cacheable: Record<string, unknown>; other: Record<string, unknown>; cacheableJson: string; otherJson: string };
   readonly #prompts: ReturnType<typeof promptDefinitions>;
   readonly #handlers: Record<string, Handler>;
 
   constructor(options: DispatcherOptions) {
-    this.#options = options;
     this.#library = options.library;
     const title = options.library.title;
     this.serverInfo = { name: options.name, title, version: options.version };
@@ -80,27 +81,31 @@ export class McpDispatcher {
       "then the fetch tool with a result's id to read a page in full. Pages are also resources docs://<id>.";
     this.#tools = toolDefinitions(title);
     this.#prompts = promptDefinitions(title);
+    const other = { resultType: "complete", _meta: { [META_SERVER_INFO]: this.serverInfo } };
+    const cacheable = { ...other, ttlMs: options.cacheTtlMs, cacheScope: options.cacheScope };
+    this.#modernExtras = { cacheable, other, cacheableJson: JSON.stringify(cacheable).slice(1, -1), otherJson: JSON.stringify(other).slice(1, -1) };
     this.#handlers = {
       initialize: (params) => this.#initialize(params),
-      ping: () => ({}),
-      "server/discover": (_, context) => ({
-        supportedVersions: MODERN_VERSIONS,
-        capabilities: this.capabilities(context),
-        instructions: this.instructions,
-      }),
-      "tools/list": (_, context) => ({ tools: this.#toolList(context.version) }),
+      ping: () => this.#constant("ping", () => ({})),
+      "server/discover": (_, context) =>
+        this.#constant(`discover:${context.canNotify}`, () => ({
+          supportedVersions: MODERN_VERSIONS,
+          capabilities: this.capabilities(context),
+          instructions: this.instructions,
+        })),
+      "tools/list": (_, context) => this.#toolList(context.version),
       "tools/call": (params, context) => this.#callTool(params, context),
       "resources/list": async (params) => {
         await this.#library.whenReady(READY_WAIT_MS);
         return listResources(this.#library, params.cursor);
       },
-      "resources/templates/list": () => ({ resourceTemplates }),
+      "resources/templates/list": () => this.#constant("templates", () => ({ resourceTemplates })),
       "resources/read": async (params, context) => {
         if (typeof params.uri !== "string") throw new McpError(ErrorCode.InvalidParams, "resources/read needs a uri (a string)");
         await this.#library.whenReady(READY_WAIT_MS);
         return readResource(this.#library, params.uri, context.modern ? ErrorCode.InvalidParams : ErrorCode.ResourceNotFound);
       },
-      "prompts/list": () => ({ prompts: this.#prompts }),
+      "prompts/list": () => this.#constant("prompts", () => ({ prompts: this.#prompts })),
       "prompts/get": (params) => getPrompt(this.#library.title, params.name, params.arguments),
     };
   }
@@ -135,12 +140,24 @@ export class McpDispatcher {
    * identity, and on lists and reads the caching hints.
    */
   modernResult(method: string, result: Record<string, unknown>): Record<string, unknown> {
-    const decorated: Record<string, unknown> = { ...result, resultType: "complete", _meta: { [META_SERVER_INFO]: this.serverInfo } };
-    if (CACHEABLE.has(method)) {
-      decorated.ttlMs = this.#options.cacheTtlMs;
-      decorated.cacheScope = this.#options.cacheScope;
+    const extras = this.#modernExtras;
+    const cacheable = CACHEABLE.has(method);
+    const decorated = { ...result, ...(cacheable ? extras.cacheable : extras.other) };
+    const members = jsonOf(result);
+    // A result whose JSON is written gets the same fields added to its text.
+    return members === undefined ? decorated : withJson(decorated, [...members, cacheable ? extras.cacheableJson : extras.otherJson]);
+  }
+
+  /** A result that never changes while running, built and written as JSON once. */
+  #constant(key: string, build: () => Record<string, unknown>): Record<string, unknown> {
+    let result = this.#constants.get(key);
+    if (!result) {
+      const built = build();
+      const json = JSON.stringify(built);
+      result = withJson(built, json === "{}" ? [] : [json.slice(1, -1)]);
+      this.#constants.set(key, result);
     }
-    return decorated;
+    return result;
   }
 
   #initialize(params: Record<string, unknown>): Record<string, unknown> {
@@ -159,15 +176,9 @@ export class McpDispatcher {
    * `structuredContent` it promises) exists from 2025-06-18. Always in the
    * same order.
    */
-  #toolList(version: string): Record<string, unknown>[] {
+  #toolList(version: string): Record<string, unknown> {
     const structured = version >= "2025-06-18";
-    const key = structured ? "structured" : "text";
-    let list = this.#toolLists.get(key);
-    if (!list) {
-      list = this.#tools.map(({ outputSchema, ...tool }) => (structured ? { ...tool, outputSchema } : tool));
-      this.#toolLists.set(key, list);
-    }
-    return list;
+    return this.#constant(`tools:${structured}`, () => ({ tools: this.#tools.map(({ outputSchema, ...tool }) => (structured ? { ...tool, outputSchema } : tool)) }));
   }
 
   async #callTool(params: Record<string, unknown>, context: RequestContext): Promise<Record<string, unknown>> {
@@ -185,9 +196,17 @@ export class McpDispatcher {
   }
 }
 
-/** A tool's outcome as a `tools/call` result: the JSON as text, and structured from 2025-06-18. */
+/**
+ * A tool's outcome as a `tools/call` result: the JSON as text, and
+ * structured from 2025-06-18. Its own JSON text comes with it (see
+ * answer-json.ts), so the output is written once, not three times.
+ */
 function toolResult(outcome: ToolOutcome, version: string): Record<string, unknown> {
   if ("error" in outcome) return { content: [{ type: "text", text: outcome.error }], isError: true };
-  const text = { type: "text", text: JSON.stringify(outcome.output) };
-  return version >= "2025-06-18" ? { content: [text], structuredContent: outcome.output } : { content: [text] };
+  const json = outcome.json ?? JSON.stringify(outcome.output);
+  const escaped = outcome.escaped ?? JSON.stringify(json);
+  const content = [{ type: "text", text: json }];
+  const text = `"content":[{"type":"text","text":${escaped}}]`;
+  if (version < "2025-06-18") return withJson({ content }, [text]);
+  return withJson({ content, structuredContent: outcome.output }, [text, `"structuredContent":${json}`]);
 }

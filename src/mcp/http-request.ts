@@ -117,6 +117,8 @@ export function isJsonContentType(header: string | null): boolean {
  */
 export function acceptsJsonAndStream(header: string | null): boolean {
   if (header === null) return false;
+  // What clients send, as they send it: no need to take it apart.
+  if (header === "application/json, text/event-stream" || header === "text/event-stream, application/json") return true;
   const types = header.split(",").map((part) => (part.split(";", 1)[0] ?? "").trim().toLowerCase());
   return types.includes("application/json") && types.includes("text/event-stream");
 }

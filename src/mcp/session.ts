@@ -19,6 +19,8 @@ export class LegacySession {
   version: string = DEFAULT_LEGACY_VERSION;
   /** Whether `initialize` has been answered: the session is then the client's. */
   initialized = false;
+  /** Requests received and not yet answered. */
+  pending = 0;
   readonly #transport: Transport;
   readonly #dispatcher: McpDispatcher;
 
@@ -51,12 +53,17 @@ export class LegacySession {
     if (messageKind(message) !== "request") return;
     const request = message as JsonRpcRequest;
     const initialize = request.method === "initialize";
-    const answer = await this.#dispatcher.dispatch(request, { version: this.version, modern: false, canNotify: true });
-    if (initialize && "result" in answer) {
-      this.version = negotiateLegacyVersion(request.params?.protocolVersion);
-      this.initialized = true;
+    this.pending++;
+    try {
+      const answer = await this.#dispatcher.dispatch(request, { version: this.version, modern: false, canNotify: true });
+      if (initialize && "result" in answer) {
+        this.version = negotiateLegacyVersion(request.params?.protocolVersion);
+        this.initialized = true;
+      }
+      // The client may have gone (its stream closed) while this was answered: nothing to tell it then.
+      await this.#transport.send(answer as JSONRPCMessage, { relatedRequestId: request.id }).catch(() => {});
+    } finally {
+      this.pending--;
     }
-    // The client may have gone (its stream closed) while this was answered: nothing to tell it then.
-    await this.#transport.send(answer as JSONRPCMessage, { relatedRequestId: request.id }).catch(() => {});
   }
 }

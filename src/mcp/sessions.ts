@@ -1,5 +1,6 @@
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import type { Logger } from "../log/index.ts";
+import type { Fields, Logger } from "../log/index.ts";
+import { throttled } from "../log/throttle.ts";
 import type { McpDispatcher } from "./dispatcher.ts";
 import { batchRefusal, type McpPost } from "./http-request.ts";
 import { ErrorCode, errorResponse } from "./jsonrpc.ts";
@@ -27,12 +28,15 @@ export interface SessionOptions {
 
 interface Session {
   kind: "streamable" | "sse";
-  /** Address of the client that opened it. */
+  /** The client that opened it (its address, or its IPv6 prefix). */
   client: string;
   session: LegacySession;
   transport: WebStandardStreamableHTTPServerTransport | WebStandardSSEServerTransport;
   lastSeen: number;
 }
+
+/** How often a repeated refusal or eviction is logged: once, then once per interval with a count. */
+const LOG_INTERVAL_MS = 60_000;
 
 /**
  * The open legacy MCP sessions of both transports: Streamable HTTP (`/mcp`,
@@ -40,16 +44,25 @@ interface Session {
  * `/message`, 2024-11-05). Modern (2026-07-28) requests have no session and
  * never come here.
  *
- * Memory stays bounded: at most `maxSessions` are open (new ones get 503 with
- * `Retry-After`), and idle ones are closed by a sweep.
+ * Memory stays bounded: at most `maxSessions` are open, and idle ones are
+ * closed by a sweep. When the table is full, a new client still gets a
+ * session: the least recently used one that is not answering a request is
+ * closed to make room (its client starts a new one when it comes back), so a
+ * flood degrades the idle, never the newcomer. Only when every session is
+ * busy does a new one get 503. The map is kept in order of use, so the least
+ * recently used session is its first entry.
  */
 export class SessionRegistry {
   readonly #sessions = new Map<string, Session>();
   readonly #sweeper: Timer | undefined;
   readonly #log: Logger;
+  readonly #logEviction: (fields?: Fields) => void;
+  readonly #logRefusal: (fields?: Fields) => void;
 
   constructor(private readonly options: SessionOptions) {
     this.#log = options.logger;
+    this.#logEviction = throttled(options.logger, "warn", "session table full: closed the least recently used idle session for a new one", LOG_INTERVAL_MS);
+    this.#logRefusal = throttled(options.logger, "warn", "new session refused", LOG_INTERVAL_MS);
     if (options.idleMs > 0) {
       this.#sweeper = setInterval(() => this.#sweep(), Math.max(1_000, Math.min(options.idleMs / 4, 60_000)));
       this.#sweeper.unref?.();
@@ -149,7 +162,7 @@ export class SessionRegistry {
     if (!found || found.kind !== "sse") {
       return errorResponse(404, ErrorCode.SessionNotFound, "Session not found: it expired or the server restarted; open a new one at /sse");
     }
-    found.lastSeen = Date.now();
+    this.#touch(id, found);
     const post = await read();
     if (post instanceof Response) return post;
     const initialize = post.messages.find((message) => "method" in message && message.method === "initialize");
@@ -177,27 +190,45 @@ export class SessionRegistry {
       // Spec: an unknown (or expired) session is 404, and the client starts a new one.
       return errorResponse(404, ErrorCode.SessionNotFound, "Session not found: it expired or the server restarted; initialize a new session");
     }
-    session.lastSeen = Date.now();
+    this.#touch(sessionId, session);
     return session as Session & { transport: WebStandardStreamableHTTPServerTransport };
   }
 
-  /** A refusal when a new session would pass the server's cap (503) or the client's (429). */
+  /** Marks a session used now: it moves to the end of the map, the most recently used. */
+  #touch(id: string, session: Session): void {
+    session.lastSeen = Date.now();
+    this.#sessions.delete(id);
+    this.#sessions.set(id, session);
+  }
+
+  /**
+   * Makes room for a new session of `client`: the refusal when the client
+   * holds its cap (429), or when the table is full of busy sessions (503);
+   * otherwise closes the least recently used idle session if the table is full.
+   */
   #refuse(client: string): Response | undefined {
-    if (this.#sessions.size >= this.options.maxSessions) {
-      this.#log.warn("session limit reached", { max: this.options.maxSessions });
-      return errorResponse(503, ErrorCode.ConnectionClosed, `Too many open sessions (limit ${this.options.maxSessions}); try again later`, { headers: { "Retry-After": "30" } });
-    }
     const perClient = this.options.maxSessionsPerClient;
     if (perClient !== undefined) {
       let held = 0;
       for (const session of this.#sessions.values()) if (session.client === client) held++;
       if (held >= perClient) {
-        return errorResponse(429, ErrorCode.ConnectionClosed, `Too many open sessions from this address (limit ${perClient}); close some or wait for them to expire`, {
+        this.#logRefusal({ reason: "per-client cap", limit: perClient });
+        return errorResponse(429, ErrorCode.ConnectionClosed, `Too many open sessions from this client (limit ${perClient}); close some or wait for them to expire`, {
           headers: { "Retry-After": "30" },
         });
       }
     }
-    return undefined;
+    if (this.#sessions.size < this.options.maxSessions) return undefined;
+    for (const [id, entry] of this.#sessions) {
+      // A session answering a request is in use, however long ago it began.
+      if (entry.session.pending > 0) continue;
+      this.#sessions.delete(id);
+      void entry.session.close().catch(() => {});
+      this.#logEviction({ max: this.options.maxSessions, idleSeconds: Math.round((Date.now() - entry.lastSeen) / 1000) });
+      return undefined;
+    }
+    this.#logRefusal({ reason: "every session busy", max: this.options.maxSessions });
+    return errorResponse(503, ErrorCode.ConnectionClosed, `Too many open sessions, all busy (limit ${this.options.maxSessions}); try again in a moment`, { headers: { "Retry-After": "5" } });
   }
 
   #forget(id: string | undefined): void {

@@ -1,3 +1,4 @@
+import { answerResponse } from "./answer-json.ts";
 import type { McpDispatcher } from "./dispatcher.ts";
 import { batchRefusal, META_PROTOCOL_VERSION, type McpPost } from "./http-request.ts";
 import { ErrorCode, errorResponse, messageKind, type JsonRpcRequest } from "./jsonrpc.ts";
@@ -54,7 +55,7 @@ export class StatelessEndpoint {
     if (refusal) return refusal;
     const version = metaOf(rpc)[META_PROTOCOL_VERSION] as string;
     if (rpc.method === "subscriptions/listen") return this.#subscriptions.listen(rpc, { ...caller, signal: request.signal });
-    return Response.json(await this.#dispatcher.dispatch(rpc, { version, modern: true, canNotify: true }));
+    return answerResponse(await this.#dispatcher.dispatch(rpc, { version, modern: true, canNotify: true }));
   }
 
   /**
@@ -81,7 +82,7 @@ export class StatelessEndpoint {
     ).filter((answer) => answer !== undefined);
     // Only notifications or responses: accepted, nothing to say (spec: 202).
     if (answers.length === 0) return new Response(null, { status: 202 });
-    return Response.json(post.batch ? answers : answers[0]);
+    return answerResponse(post.batch ? answers : answers[0]!);
   }
 
   /** The modern checks, in the pinned order; the refusal, if any. */

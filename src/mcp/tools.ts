@@ -3,7 +3,9 @@ import { toJsonSchema } from "@valibot/to-json-schema";
 import type { Library } from "../docs/library.ts";
 import type { Page } from "../docs/page.ts";
 import { isValidId } from "../docs/ids.ts";
+import { MAX_QUERY_CHARS, searchedText } from "../search/query.ts";
 import { ErrorCode, McpError } from "./jsonrpc.ts";
+import { PageCache } from "./page-cache.ts";
 
 /**
  * The `search` and `fetch` tools, in the shape ChatGPT's connectors expect
@@ -25,7 +27,7 @@ export const SEARCH_MAX_LIMIT = 50;
 const searchArgs = v.object({
   query: v.pipe(
     v.string("query must be a string"),
-    v.description("What to look for: a question or keywords, in natural language."),
+    v.description(`What to look for: a question or keywords, in natural language (the first ${MAX_QUERY_CHARS} characters are searched).`),
   ),
   limit: v.optional(
     v.pipe(
@@ -55,6 +57,7 @@ const fetchArgs = v.object({
 });
 
 const searchResult = v.object({
+  notice: v.optional(v.pipe(v.string(), v.description("Set when the query was shortened before searching."))),
   results: v.array(
     v.object({
       id: v.pipe(v.string(), v.description("Pass it to fetch to read the page.")),
@@ -132,8 +135,14 @@ export function toolDefinitions(docsTitle: string): ToolDefinition[] {
   ];
 }
 
-/** What a tool call produced: structured output, or a message a model can act on. */
-export type ToolOutcome = { output: Record<string, unknown> } | { error: string };
+/**
+ * What a tool call produced: structured output (with its JSON text, and that
+ * text escaped as a string, when already written), or a message a model can
+ * act on.
+ */
+export type ToolOutcome = { output: Record<string, unknown>; json?: string; escaped?: string } | { error: string };
+
+const pages = new PageCache();
 
 export const TOOL_NAMES = ["search", "fetch"] as const;
 
@@ -149,8 +158,12 @@ export function runTool(library: Library, name: string, args: Record<string, unk
   if (name === "search") {
     const parsed = v.safeParse(searchArgs, args);
     if (!parsed.success) return { error: `Invalid arguments for search: ${issuesText(parsed.issues)}. Call it as search {"query": "your question"}.` };
-    const hits = library.search(parsed.output.query, parsed.output.limit ?? SEARCH_DEFAULT_LIMIT);
-    return { output: { results: hits.map(({ id, title, url, snippet }) => ({ id, title, url, snippet })) } };
+    const query = searchedText(parsed.output.query);
+    const hits = library.search(query.text, parsed.output.limit ?? SEARCH_DEFAULT_LIMIT);
+    const results = hits.map(({ id, title, url, snippet }) => ({ id, title, url, snippet }));
+    // Said, not silent: the model learns its question was cut, and can ask a shorter one.
+    const notice = query.cut ? `Only the first ${MAX_QUERY_CHARS} characters of the query were searched; ask in fewer words for a closer match.` : undefined;
+    return { output: notice ? { notice, results } : { results } };
   }
   if (name === "fetch") {
     const parsed = v.safeParse(fetchArgs, args);
@@ -159,7 +172,8 @@ export function runTool(library: Library, name: string, args: Record<string, unk
     if (!page) {
       return { error: `No page has the id ${JSON.stringify(parsed.output.id.slice(0, 200))}. Use the search tool to find pages and pass one of the ids it returns.` };
     }
-    return { output: pageResult(page, parsed.output.offset ?? 0) };
+    const offset = parsed.output.offset ?? 0;
+    return offset === 0 ? pages.firstPart(page, () => pageResult(page, 0)) : { output: pageResult(page, offset) };
   }
   throw unknownTool(name);
 }

@@ -54,7 +54,10 @@ class Series {
   protected readonly values = new Map<string, { labels: Labels; value: number }>();
 
   protected entry(labels: Labels) {
-    const key = labelText(labels);
+    // Counted on every request: a plain join is the key, and the escaped
+    // Prometheus text is made only when rendered.
+    let key = "";
+    for (const name in labels) key += `${name}\u0001${labels[name]}\u0002`;
     let entry = this.values.get(key);
     if (!entry) this.values.set(key, (entry = { labels, value: 0 }));
     return entry;

@@ -1,15 +1,22 @@
 /**
  * Full-text search over documentation pages: SQLite FTS5 (in memory, through
- * `bun:sqlite`) ranks sections, {@link rankPages} turns that into one hit per
- * page.
+ * `bun:sqlite`) holds the text and tokenizes it; each word's postings are
+ * read from it once, at build, and scored as FTS5's bm25() scores them
+ * (postings.ts); {@link rankPages} turns the matches into one hit per page.
  */
 import { Database, type Statement } from "bun:sqlite";
 import type { Page } from "../docs/page.ts";
 import { splitSections } from "../docs/sections.ts";
 import { identifierWords } from "./identifiers.ts";
 import { excerpt, markdownToText } from "./plaintext.ts";
+import { Postings, type TermPostings } from "./postings.ts";
 import { parseQuery, termExpression, type QueryTerm } from "./query.ts";
-import { DEFAULT_WEIGHTS, rankPages, type RankWeights, type TermMatch } from "./rank.ts";
+import { DEFAULT_WEIGHTS, rankPages, type RankWeights } from "./rank.ts";
+import { SNIPPET_MAX_CHARS, snippetOf, wordFinder } from "./snippet.ts";
+import { Stems } from "./stems.ts";
+import { TermMatcher } from "./term-matcher.ts";
+
+export { SNIPPET_MAX_CHARS } from "./snippet.ts";
 
 /** One search result: a page, pointing at its best-matching section. */
 export interface SearchHit {
@@ -36,7 +43,6 @@ export interface SearchOptions {
 
 export const DEFAULT_LIMIT = 10;
 export const MAX_LIMIT = 50;
-export const SNIPPET_MAX_CHARS = 300;
 
 /**
  * BM25 weights of the section columns. A heading is the author's own summary
@@ -45,20 +51,14 @@ export const SNIPPET_MAX_CHARS = 300;
  * body. Page titles live in their own table, weighed by {@link RankWeights}.
  */
 const COLUMN_WEIGHTS = { heading: 4, body: 1, identifiers: 0.5 } as const;
-/** Tokens in a snippet, as in FTS5's snippet() this replaces. */
-const SNIPPET_TOKENS = 28;
-/** A token of the unicode61 tokenizer, roughly. */
-const TOKEN = /[\p{L}\p{N}\p{M}]+/gu;
-/** Characters of context kept before the first matching word of a snippet. */
-const SNIPPET_LEAD_CHARS = 40;
-/** Per-term match lists cached by each index (it is immutable, so they never go stale). */
+/** Phrase and prefix match lists cached by each index (it is immutable, so they never go stale). */
 const TERM_CACHE_SIZE = 256;
 const TOKENIZE = `tokenize = 'porter unicode61 remove_diacritics 2'`;
 
 export interface BuildOptions {
   /** Ranking weights, for tuning; defaults to {@link DEFAULT_WEIGHTS}. */
   weights?: Partial<RankWeights>;
-  /** Per-term match lists kept per table (LRU), default {@link TERM_CACHE_SIZE}; 0 disables the cache. */
+  /** Phrase and prefix match lists kept per table (LRU), default {@link TERM_CACHE_SIZE}; 0 disables the cache. */
   termCacheSize?: number;
 }
 
@@ -83,7 +83,9 @@ interface SectionRow {
  *
  * Two FTS5 tables: `sections` (heading, body, identifier parts), which
  * {@link rankPages} turns into one hit per page, and `titles` (one row per page,
- * rowid = page index + 1).
+ * rowid = page index + 1). A query word is looked up in each table's
+ * precomputed postings (postings.ts), after FTS5's own tokenizer made it a
+ * term (stems.ts); a phrase or a prefix is asked of FTS5 itself.
  */
 export class SearchIndex {
   readonly pageCount: number;
@@ -94,6 +96,11 @@ export class SearchIndex {
   readonly #pages: readonly PageRow[];
   /** Indexed by rowid - 1. */
   readonly #sections: readonly SectionRow[];
+  /** Page index of each section rowid. */
+  readonly #pageOf: Int32Array;
+  readonly #sectionPostings: Postings;
+  readonly #titlePostings: Postings;
+  readonly #stems: Stems;
   readonly #sectionMatches: TermMatcher;
   readonly #titleMatches: TermMatcher;
   readonly #bodyQuery: Statement<{ body: string }, [number]>;
@@ -111,6 +118,11 @@ export class SearchIndex {
     this.#sections = sections;
     this.pageCount = pages.length;
     this.sectionCount = sections.length;
+    this.#pageOf = new Int32Array(sections.length + 1);
+    for (let i = 0; i < sections.length; i++) this.#pageOf[i + 1] = sections[i]!.page;
+    this.#sectionPostings = Postings.build(db, "sections", COLUMN_WEIGHTS, sections.length, sections.length);
+    this.#titlePostings = Postings.build(db, "titles", { title: 1 }, pages.length, pages.length, -1);
+    this.#stems = new Stems(db, TOKENIZE);
     const { heading, body, identifiers } = COLUMN_WEIGHTS;
     this.#sectionMatches = new TermMatcher(
       db.query(`SELECT rowid, bm25(sections, ${heading}, ${body}, ${identifiers}) FROM sections WHERE sections MATCH ?1`),
@@ -173,21 +185,16 @@ export class SearchIndex {
     const terms = parseQuery(query);
     if (terms.length === 0) return [];
 
-    const expressions = terms.map(termExpression);
-    const sections = this.#sections;
+    const matched = this.#matches(terms);
+    const limit = clampLimit(options.limit);
     const ranked = rankPages(
-      {
-        sections: expressions.map((e) => this.#sectionMatches.get(e)),
-        titles: expressions.map((e) => this.#titleMatches.get(e)),
-        pageOf: (rowid) => sections[rowid - 1]!.page,
-        sectionCount: this.sectionCount,
-      },
+      { sections: matched.sections, titles: matched.titles, pageOf: this.#pageOf, sectionCount: this.sectionCount, pageCount: this.pageCount, limit },
       this.#weights,
     );
 
     let finder: RegExp | null | undefined;
     const match = (): RegExp | null => (finder === undefined ? (finder = wordFinder(terms)) : finder);
-    return ranked.slice(0, clampLimit(options.limit)).map(({ page, section, score }) => {
+    return ranked.map(({ page, section, score }) => {
       const pageRow = this.#pages[page]!;
       // Only the title matched: the hit is the page itself, shown from its top.
       const rowid = section ?? pageRow.lead;
@@ -201,6 +208,35 @@ export class SearchIndex {
         score,
       };
     });
+  }
+
+  /**
+   * Each term's matches in both tables. A single word is its FTS5 term's
+   * postings (none when the word is not in the index, or when the tokenizer
+   * makes it more than one term: that is asked of FTS5 as a phrase); a
+   * phrase or prefix is asked of FTS5.
+   */
+  #matches(terms: readonly QueryTerm[]): { sections: TermPostings[]; titles: TermPostings[] } {
+    const single = terms.map((term) => term.words.length === 1 && !term.prefix);
+    const stemmed = this.#stems.of(terms.filter((_, i) => single[i]).map((term) => term.words[0]!));
+    const sections: TermPostings[] = [];
+    const titles: TermPostings[] = [];
+    let next = 0;
+    terms.forEach((term, i) => {
+      const stems = single[i] ? stemmed[next++]! : undefined;
+      if (stems?.length === 1) {
+        sections.push(this.#sectionPostings.get(stems[0]!) ?? NONE);
+        titles.push(this.#titlePostings.get(stems[0]!) ?? NONE);
+      } else if (stems?.length === 0) {
+        sections.push(NONE);
+        titles.push(NONE);
+      } else {
+        const expression = termExpression(term);
+        sections.push(this.#sectionMatches.get(expression));
+        titles.push(this.#titleMatches.get(expression));
+      }
+    });
+    return { sections, titles };
   }
 
   /** Frees the database; the index must not be used afterwards. */
@@ -226,135 +262,8 @@ export class SearchIndex {
   }
 }
 
-/**
- * The rows one term (an FTS5 expression) matches in one table, with their BM25
- * scores made positive, cached in a small LRU.
- *
- * FTS5's bm25() gives a term in at least half of the rows an IDF of 1e-6, so its
- * scores are noise; computing them (a document-size lookup per row) is what
- * makes common words slow. Such a term's rows are fetched without bm25() and
- * score 0: the rows still count for coverage and IDF in {@link rankPages}.
- */
-class TermMatcher {
-  readonly #scored: Statement<unknown, [string]>;
-  readonly #rowids: Statement<unknown, [string]>;
-  readonly #rowCount: number;
-  readonly #shift: number;
-  readonly #cacheSize: number;
-  readonly #cache = new Map<string, readonly TermMatch[]>();
-
-  constructor(
-    scored: Statement<unknown, [string]>,
-    rowids: Statement<unknown, [string]>,
-    rowCount: number,
-    shift: number,
-    cacheSize: number,
-  ) {
-    this.#scored = scored;
-    this.#rowids = rowids;
-    this.#rowCount = rowCount;
-    this.#shift = shift;
-    this.#cacheSize = cacheSize;
-  }
-
-  get(expression: string): readonly TermMatch[] {
-    const cache = this.#cache;
-    const cached = cache.get(expression);
-    if (cached !== undefined) {
-      // Most recently used last: Map keeps insertion order.
-      cache.delete(expression);
-      cache.set(expression, cached);
-      return cached;
-    }
-    const matches = this.#query(expression);
-    if (this.#cacheSize > 0) {
-      if (cache.size >= this.#cacheSize) cache.delete(cache.keys().next().value!);
-      cache.set(expression, matches);
-    }
-    return matches;
-  }
-
-  #query(expression: string): TermMatch[] {
-    const shift = this.#shift;
-    const ids = this.#rowids.values(expression) as [number][];
-    const n = ids.length;
-    const out = new Array<TermMatch>(n);
-    // Same test as FTS5's bm25(): idf = log((N - n + 0.5) / (n + 0.5)) <= 0.
-    if (n > 0 && this.#rowCount - n + 0.5 <= n + 0.5) {
-      for (let i = 0; i < n; i++) out[i] = { rowid: ids[i]![0] + shift, score: 0 };
-      return out;
-    }
-    if (n === 0) return out;
-    // bm25() is negative (more negative is better); the scores returned are not.
-    const rows = this.#scored.values(expression) as [number, number][];
-    out.length = rows.length;
-    for (let i = 0; i < rows.length; i++) out[i] = { rowid: rows[i]![0] + shift, score: -rows[i]![1] };
-    return out;
-  }
-}
-
-/**
- * A regular expression finding, case-insensitively, the start of a word that
- * begins with one of the terms' stems (see {@link roughStem}), or `null` for no
- * usable term. Group i + 1 matches term i.
- */
-function wordFinder(terms: readonly QueryTerm[]): RegExp | null {
-  const stems = new Set<string>();
-  for (const term of terms) {
-    for (let i = 0; i < term.words.length; i++) {
-      const word = term.words[i]!;
-      stems.add(term.prefix && i === term.words.length - 1 ? word : roughStem(word));
-    }
-  }
-  if (stems.size === 0) return null;
-  const alternatives = [...stems].map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-  return new RegExp(`(?<![\\p{L}\\p{N}\\p{M}])(?:${alternatives.join("|")})`, "giu");
-}
-
-/** Suffixes stripped by {@link roughStem}, longest first. */
-const SUFFIXES = ["ational", "ations", "ation", "ingly", "ness", "ment", "ings", "able", "ible", "ing", "ers", "ies", "ed", "es", "er", "ly", "al", "s", "e", "y"];
-
-/**
- * A crude stand-in for the Porter stemmer the index uses, good enough to find
- * a snippet's word: strips one common suffix while at least 3 letters remain
- * (`renewing`, `renewal` → `renew`; `caching`, `cache` → `cach`).
- */
-function roughStem(word: string): string {
-  if (word.length <= 3) return word;
-  for (const suffix of SUFFIXES) {
-    if (word.length - suffix.length >= 3 && word.endsWith(suffix)) return word.slice(0, -suffix.length);
-  }
-  return word;
-}
-
-/**
- * At most {@link SNIPPET_MAX_CHARS} of one-line text from `body`, starting a
- * few words before the first match of `finder` (or at the beginning).
- */
-function snippetOf(body: string, finder: RegExp | null): string {
-  let start = 0;
-  if (finder) {
-    finder.lastIndex = 0;
-    const found = finder.exec(body);
-    if (found && found.index > SNIPPET_LEAD_CHARS) {
-      // Back up to a word start at most SNIPPET_LEAD_CHARS before the match.
-      const from = found.index - SNIPPET_LEAD_CHARS;
-      const space = body.slice(from, found.index).search(/\s\S/);
-      start = space >= 0 ? from + space + 1 : found.index;
-    }
-  }
-  // As long as FTS5's snippet() of SNIPPET_TOKENS tokens used to be.
-  TOKEN.lastIndex = start;
-  let end = body.length;
-  for (let n = 0; n <= SNIPPET_TOKENS; n++) {
-    const token = TOKEN.exec(body);
-    if (token === null) break;
-    if (n === SNIPPET_TOKENS) end = token.index;
-  }
-  // Cut before the first token past the budget, and say so.
-  const text = end < body.length ? `${body.slice(start, end).trimEnd()}…` : body.slice(start);
-  return excerpt(`${start > 0 ? "…" : ""}${text}`, SNIPPET_MAX_CHARS);
-}
+/** What a term the index does not have matches. */
+const NONE: TermPostings = { rowids: new Int32Array(0), scores: new Float32Array(0), count: 0 };
 
 function withIdentifierWords(text: string): string {
   const words = identifierWords(text);

@@ -29,6 +29,23 @@ export interface ParseOptions {
 
 /** Cap on the number of query terms (the ranking keeps one bit per term in a 32-bit mask). */
 export const MAX_TERMS = 32;
+/**
+ * Characters of a query that are searched; the rest is ignored. A question
+ * is a sentence or two; a pasted page or log would cost CPU in proportion
+ * to its length before a single term is looked up.
+ */
+export const MAX_QUERY_CHARS = 512;
+
+/**
+ * The part of `text` that is searched: at most {@link MAX_QUERY_CHARS}
+ * characters, cut before a word rather than inside one.
+ */
+export function searchedText(text: string): { text: string; cut: boolean } {
+  if (text.length <= MAX_QUERY_CHARS) return { text, cut: false };
+  const head = text.slice(0, MAX_QUERY_CHARS + 1);
+  const space = head.search(/\s\S*$/);
+  return { text: space > MAX_QUERY_CHARS / 2 ? head.slice(0, space) : head.slice(0, MAX_QUERY_CHARS), cut: true };
+}
 /** Longer "words" are noise (base64, hashes); they are cut to this length. */
 export const MAX_WORD_LENGTH = 64;
 /** Shorter prefixes would expand to a large part of the vocabulary. */
@@ -53,9 +70,12 @@ const JOINER = /[-./_@]/;
  * - duplicates removed (asked both plainly and as a prefix, a word stays a prefix),
  *   at most `maxTerms` kept in order of appearance.
  *
+ * Only the first {@link MAX_QUERY_CHARS} characters are read (see {@link searchedText}).
+ *
  * Total: never throws; returns `[]` only when the text has no letters or digits.
  */
-export function parseQuery(text: string, options: ParseOptions = {}): QueryTerm[] {
+export function parseQuery(query: string, options: ParseOptions = {}): QueryTerm[] {
+  const { text } = searchedText(query);
   const maxTerms = Math.min(options.maxTerms ?? MAX_TERMS, MAX_TERMS);
   const meaningful = new Map<string, QueryTerm>();
   const stop = new Map<string, QueryTerm>();

@@ -32,6 +32,7 @@ export function httpsListener(
         encryptionKey: config.storageEncryptionKey,
       });
       logger.info("certificate storage", { storage: opened.storage.description });
+      for (const note of opened.notes) logger.warn("certificate storage put right", { detail: note });
       return new URL(`https://${domains[0]}${config.port === 443 ? "" : `:${config.port}`}`);
     },
     async serve({ fetch, health }) {

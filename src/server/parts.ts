@@ -92,6 +92,7 @@ export async function startParts(config: Config, publicUrl: URL, logger: Logger,
     stateless: new StatelessEndpoint({ dispatcher, subscriptions }),
     metricsAccess: config.metrics as "public" | "private" | "off",
     limits: { maxConcurrent: config.maxRequestsPerClient, streams },
+    clientIpv6Prefix: config.clientIpv6Prefix,
     hosts: hostPolicy(config, names),
     logger: logger.child("http"),
   };

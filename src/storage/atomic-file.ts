@@ -1,5 +1,6 @@
-import { open, rename, mkdir, unlink } from "node:fs/promises";
+import { open, readdir, rename, mkdir, stat, unlink } from "node:fs/promises";
 import { dirname, basename, join } from "node:path";
+import { isAlive } from "./file-owner.ts";
 
 /**
  * Writes `data` to `path` so that a reader, or the next start after a crash,
@@ -46,4 +47,46 @@ export async function syncDirectory(dir: string): Promise<void> {
   if (!handle) return;
   await handle.sync().catch(() => {});
   await handle.close();
+}
+
+/** The temporary names `writeFileAtomic` uses: `.<name>.<pid>.<8 hex>.tmp`. */
+const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+/** A temporary file this old is stale whoever wrote it: a write takes seconds at most. */
+const STALE_AFTER_MS = 60 * 60_000;
+/** Directories below the root visited at most (a certificate store is a few levels deep). */
+const MAX_DEPTH = 4;
+
+/**
+ * Removes what `writeFileAtomic` leaves behind when its process is killed
+ * mid-write (SIGKILL, power loss): temporary files whose writer no longer
+ * runs, or that are over an hour old. Run at start on the directories this
+ * server writes to, so a crash never costs disk for good (a refresh of a
+ * large source leaves a temporary file as large as the source).
+ *
+ * A writer counts as running when a process of its pid runs on this host;
+ * a directory shared over the network with another host is cleaned of that
+ * host's files only once they are an hour old.
+ *
+ * Never throws: a directory that is missing or unreadable has nothing to clean.
+ *
+ * @returns how many files were removed.
+ */
+export async function removeStaleTempFiles(root: string, depth = 0): Promise<number> {
+  let removed = 0;
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) {
+    const path = join(root, entry.name);
+    if (entry.isDirectory() && depth < MAX_DEPTH) {
+      removed += await removeStaleTempFiles(path, depth + 1);
+      continue;
+    }
+    const match = entry.isFile() ? TEMP_NAME.exec(entry.name) : null;
+    if (!match) continue;
+    const age = Date.now() - ((await stat(path).catch(() => undefined))?.mtimeMs ?? Date.now());
+    const writer = Number(match[1]);
+    if (writer === process.pid && age < STALE_AFTER_MS) continue;
+    if (isAlive(writer) && age < STALE_AFTER_MS) continue;
+    if (await unlink(path).then(() => true, () => false)) removed++;
+  }
+  return removed;
 }

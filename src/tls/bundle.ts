@@ -57,8 +57,13 @@ function decodeBundle(files: Record<string, string>): CertificateBundle {
   return { certPem, keyPem, info, meta };
 }
 
-/** Why a stored certificate is being read: at start a reason not to use it is worth a warning, later only a debug line. */
-export type LoadOccasion = "start" | "reload" | "lock";
+/**
+ * Why a stored certificate is being read. At start, and on a reload someone
+ * asked for (SIGHUP, another replica's announcement), a reason not to use it
+ * is worth a warning; on a routine poll or under the issuance lock, a debug
+ * line (a poll would repeat the warning every few seconds).
+ */
+export type LoadOccasion = "start" | "reload" | "poll" | "lock";
 
 export interface CertificateStoreOptions {
   storage: Storage;
@@ -136,6 +141,7 @@ export class CertificateStore {
   // only repeat it.
   #notUsable(reason: string, when: LoadOccasion): void {
     if (when === "start") this.#options.logger.warn("stored certificate is not usable; a new one will be ordered", { reason });
+    else if (when === "reload") this.#options.logger.warn("stored certificate is not usable; the one in service is kept", { reason });
     else this.#options.logger.debug("stored certificate is not usable", { reason, when });
   }
 }

@@ -44,12 +44,34 @@ export function challengeResponder(options: ChallengeResponderOptions): (request
       return new Response("unknown challenge\n", { status: 404 });
     }
     if (url.pathname === "/healthz") return options.health();
+    const path = originFormPath(request);
+    if (path === undefined) return new Response("bad request target: only origin-form (a path starting with /) is redirected\n", { status: 400 });
     // Redirect only to our own names: a forged Host must not turn this into
     // a redirector to someone else's site.
     const host = (request.headers.get("host") ?? "").replace(/:\d+$/, "").toLowerCase();
     const target = options.domains.includes(host) ? host : primary;
     const port = options.httpsPort();
     const portSuffix = port === 443 ? "" : `:${port}`;
-    return new Response(null, { status: 308, headers: { Location: `https://${target}${portSuffix}${url.pathname}${url.search}` } });
+    return new Response(null, { status: 308, headers: { Location: `https://${target}${portSuffix}${path}` } });
   };
+}
+
+/**
+ * The path and query of an origin-form request (RFC 9112, 3.2.1), the only
+ * form a browser sends to port 80: `undefined` for CONNECT (whose target,
+ * `host:port`, Bun hands over raw as the URL), for absolute-form
+ * (`GET http://elsewhere/…`, whose authority differs from the Host header),
+ * and for asterisk-form (`OPTIONS *`). Built into a Location after our own
+ * name, any of those would let the request pick where the redirect goes
+ * (`https://docs.example.com:443@evil.example/`).
+ */
+function originFormPath(request: Request): string | undefined {
+  if (request.method === "CONNECT") return undefined;
+  const url = new URL(request.url);
+  if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
+  const host = request.headers.get("host");
+  if (host === null || url.host !== new URL(`http://${host}`).host) return undefined;
+  if (!url.pathname.startsWith("/")) return undefined;
+  // `//evil.example/` after our name is only a path, but a plain one is clearer to every client.
+  return url.pathname.replace(/^\/{2,}/, "/") + url.search;
 }

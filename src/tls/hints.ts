@@ -17,6 +17,10 @@ export function operatorHint(error: unknown): string {
   if ((type === "unauthorized" || type === "dns") && /TXT|DNS challenge|dns-01/i.test(message))
     return "the CA did not find the TXT record: check that the zone is public and that MCP_DNS_NAMESERVERS (or the zone's NS records) are the servers the CA asks";
   if (type === "rateLimited") return "the CA's rate limit was hit; it will retry after the time the CA gave";
+  // Before the challenge hint: an unknown EAB key id is `unauthorized` too, but DNS and port 80 have nothing to do with it.
+  if (type === "externalAccountRequired") return "this CA needs external account binding: set MCP_ACME_EAB_KID and MCP_ACME_EAB_HMAC_KEY from the CA's account page";
+  if ((type === "unauthorized" || type === "malformed") && /external\s*account|\beab\b|\bkid\b|key identifier|\bmac\b|hmac/i.test(`${(error as AcmeError).problem?.detail ?? ""} ${message}`))
+    return "the CA refused the external account binding: check MCP_ACME_EAB_KID and MCP_ACME_EAB_HMAC_KEY (both from the CA's account page, for this CA's directory)";
   if (type === "connection" || type === "dns" || type === "unauthorized" || type === "incorrectResponse")
     return "the CA could not fetch the challenge: check that the domain's DNS points at this machine and that port 80 is open to the internet";
   // A CA that accepted the connection but did not answer is not a wrong directory URL.

@@ -164,6 +164,7 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Htt
 
   warnIfSwapsCanDrop(log);
   responder.start();
+  log.info("challenge responder listening", { acmePort: responder.port, mode: options.acmeListen });
   certificates = maintainCertificates({
     domains: options.domains,
     storage: options.storage,

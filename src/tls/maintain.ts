@@ -127,9 +127,12 @@ export class CertificateMaintainer {
     return new Promise((resolve) => this.#readyWaiters.push(resolve));
   }
 
-  /** Re-reads storage now (SIGHUP, or another replica's renewal): swaps in a newer usable certificate. */
-  async reload(): Promise<boolean> {
-    const stored = await this.#options.store.loadUsable("reload");
+  /**
+   * Re-reads storage now (SIGHUP, another replica's renewal, or a poll):
+   * swaps in a newer usable certificate.
+   */
+  async reload(when: "reload" | "poll" = "reload"): Promise<boolean> {
+    const stored = await this.#options.store.loadUsable(when);
     if (!stored || stored.info.serialNumber === this.#current?.info.serialNumber) return false;
     await this.#install(stored, "storage");
     await this.#replan(stored);
@@ -202,7 +205,7 @@ export class CertificateMaintainer {
     const now = this.#options.clock.now();
     if (renewAt - now > EARLY_WAKE_MS) {
       // A poll: has another process renewed meanwhile?
-      await this.reload().catch((error) => this.#log.warn("could not read certificate storage", { error }));
+      await this.reload("poll").catch((error) => this.#log.warn("could not read certificate storage", { error }));
       if (this.#nextRenewalAt?.getTime() !== renewAt) return; // reload swapped and rescheduled
       const current = this.#current;
       // A re-check: has the CA moved the window?

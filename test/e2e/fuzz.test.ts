@@ -108,7 +108,29 @@ const METHODS = [
   "rpc.discover",
   "__proto__",
   "constructor",
+  "server/discover",
+  "server/discover",
+  "subscriptions/listen",
+  "prompts/get",
+  "resources/subscribe",
 ];
+
+/** MCP 2026-07-28 request metadata, mostly right, sometimes wrong in one of the ways the spec's checks catch. */
+const MODERN_VERSIONS = ["2026-07-28", "2026-07-28", "2026-07-28", "2099-01-01", "v999", "", "2025-11-25"];
+function modernMeta(rng: Rng): unknown {
+  switch (rng.int(6)) {
+    case 0:
+      return randomJson(rng);
+    case 1:
+      return { "io.modelcontextprotocol/protocolVersion": rng.pick(MODERN_VERSIONS) };
+    default:
+      return {
+        "io.modelcontextprotocol/protocolVersion": rng.pick(MODERN_VERSIONS),
+        "io.modelcontextprotocol/clientCapabilities": rng.chance(0.9) ? {} : randomJson(rng),
+        ...(rng.chance(0.5) ? { "io.modelcontextprotocol/clientInfo": { name: rng.string(rng.size(100)), version: "1" } } : {}),
+      };
+  }
+}
 const URIS = [
   "docs://getting-started",
   "docs://../../etc/passwd",
@@ -184,8 +206,19 @@ function rpcMessage(rng: Rng): Record<string, unknown> {
     case "resources/list":
       message["params"] = rng.chance(0.5) ? { cursor: rng.pick(["0", "500", "-1", "1e9", "abc", "", "1.5"]) } : undefined;
       break;
+    case "subscriptions/listen":
+      message["params"] = { notifications: rng.chance(0.8) ? { resourcesListChanged: rng.chance(0.5), toolsListChanged: rng.chance(0.5), resourceSubscriptions: rng.chance(0.2) ? ["docs://x"] : undefined } : randomJson(rng) };
+      break;
+    case "prompts/get":
+      message["params"] = { name: rng.pick(["ask", "nope", 42]), arguments: rng.chance(0.7) ? { question: rng.string(rng.size(10_000)) } : randomJson(rng) };
+      break;
     default:
       if (rng.chance(0.5)) message["params"] = randomJson(rng);
+  }
+  // A third of the messages are of the modern era: the version rides in params._meta.
+  if (rng.chance(0.33)) {
+    const params = typeof message["params"] === "object" && message["params"] !== null && !Array.isArray(message["params"]) ? (message["params"] as Record<string, unknown>) : {};
+    message["params"] = { ...params, _meta: modernMeta(rng) };
   }
   return message;
 }
@@ -278,6 +311,12 @@ function headers(rng: Rng, port: number): Record<string, string> {
   if (rng.chance(0.5)) {
     const h: Record<string, string> = { "content-type": "application/json", accept: "application/json, text/event-stream" };
     if (rng.chance(0.5)) h["mcp-protocol-version"] = rng.chance(0.8) ? "2025-11-25" : rng.pick(VERSIONS);
+    else if (rng.chance(0.5)) {
+      // The modern era's request metadata, matching the body or not.
+      h["mcp-protocol-version"] = rng.pick(MODERN_VERSIONS);
+      h["mcp-method"] = rng.pick([...METHODS.slice(0, 6), "server/discover", "TOOLS/CALL", " tools/call ", ""]);
+      if (rng.chance(0.7)) h["mcp-name"] = rng.pick(["search", "fetch", "  search  ", `=?base64?${btoa("search")}?=`, "=?base64?###?=", "docs://getting-started", rng.string(rng.size(200), "abc/:=?")]);
+    }
     return h;
   }
   const h: Record<string, string> = {};
@@ -314,6 +353,12 @@ function headers(rng: Rng, port: number): Record<string, string> {
   if (rng.chance(0.05)) h["last-event-id"] = rng.string(40);
   if (rng.chance(0.05)) h["authorization"] = rng.pick(["Bearer x", "Basic eDp5", "Bearer " + "a".repeat(5000)]);
   if (rng.chance(0.03)) h["x-junk"] = "y".repeat(rng.pick([100, 10_000, 60_000]));
+  if (rng.chance(0.08)) {
+    // A CORS preflight's headers, from an allowed origin or not.
+    h["origin"] = rng.pick(["http://localhost:6274", "https://evil.example", "null"]);
+    h["access-control-request-method"] = rng.pick(["POST", "GET", "DELETE", "PUT", ""]);
+    h["access-control-request-headers"] = rng.pick(["content-type, mcp-method, mcp-name", "authorization", "x-".repeat(500), ""]);
+  }
   return h;
 }
 
@@ -328,7 +373,7 @@ function rawBytes(rng: Rng): Uint8Array | string {
     case 3: // both framing headers
       return `POST /message?sessionId=x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n`;
     default:
-      return `${rng.pick(["GET", "POST", "BREW", "G\u0000T", ""])} ${rng.pick(["/mcp", "*", "http://evil/", "/docs/%", rng.string(50)])} ${rng.pick(["HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/9"])}\r\nHost: ${rng.pick(["127.0.0.1", "", "evil"])}\r\n${rng.chance(0.5) ? "Content-Length: -1\r\n" : ""}\r\n`;
+      return `${rng.pick(["GET", "POST", "BREW", "G\u0000T", "", "CONNECT", "OPTIONS"])} ${rng.pick(["/mcp", "*", "http://evil/", "/docs/%", "x:@evil.example/p", "x:.evil.example/p", "http://evil.example/llms-full.txt", rng.string(50)])} ${rng.pick(["HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/9"])}\r\nHost: ${rng.pick(["127.0.0.1", "", "evil"])}\r\n${rng.chance(0.5) ? "Content-Length: -1\r\n" : ""}\r\n`;
   }
 }
 
@@ -338,7 +383,7 @@ function generate(index: number, port: number): FuzzRequest {
     const raw = rawBytes(rng);
     return { description: `raw ${JSON.stringify(String(typeof raw === "string" ? raw : `<${raw.length} bytes>`).slice(0, 120))}`, method: "RAW", path: "", headers: {}, raw };
   }
-  const method = rng.chance(0.85) ? rng.pick(["POST", "POST", "POST", "GET", "DELETE"]) : rng.pick(["PUT", "PATCH", "OPTIONS", "HEAD", "PROPFIND", "QUERY"]);
+  const method = rng.chance(0.85) ? rng.pick(["POST", "POST", "POST", "GET", "DELETE"]) : rng.pick(["PUT", "PATCH", "OPTIONS", "OPTIONS", "HEAD", "PROPFIND", "QUERY"]);
   const where = path(rng);
   const request: FuzzRequest = { description: "", method, ...where, headers: headers(rng, port) };
   if (where.path === "/mcp" || rng.chance(0.1)) request.session = sessionRef(rng);

@@ -87,6 +87,12 @@ describe("with MCP_AUTH_TOKEN", () => {
     const mcp = await fetch(new URL("/mcp", server.url), { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     expect(mcp.status).toBe(401);
     expect(mcp.headers.get("www-authenticate")).toContain("Bearer");
+    // A JSON-RPC error like every other refusal, so clients can show why.
+    expect(mcp.headers.get("content-type")).toContain("application/json");
+    expect(await mcp.json()).toMatchObject({ jsonrpc: "2.0", id: null, error: { code: -32000 } });
+    const wrong = await fetch(new URL("/mcp", server.url), { method: "POST", headers: { authorization: "Bearer not-the-token-0123456789" }, body: "{}" });
+    expect(wrong.status).toBe(401);
+    expect((await wrong.json()).error.message).toContain("not this server's");
   });
 
   test("a preflight needs no token (browsers never send one), but the call does", async () => {

@@ -210,24 +210,50 @@ describe("MCP_MAX_SESSIONS_PER_CLIENT", () => {
 });
 
 describe("MCP_MAX_SESSIONS (whole server)", () => {
-  test("refuses a session beyond the cap with 503 and Retry-After, on both transports, and recovers when one closes", async () => {
+  test("a full table makes room: the least recently used idle session is closed, and its client starts over", async () => {
     await withServer({ MCP_MAX_SESSIONS: "2" }, async (server, api) => {
       const one = await api.openSession();
       const two = await api.openSession();
       expect(one.id && two.id).toBeTruthy();
-      await expectRefused((await api.openSession()).response, 503);
-      await expectRefused((await api.openStream()) as Response, 503);
+      expect((await api.ping(one.id!)).status).toBe(200); // `two` is now the least recently used
+      const three = await api.openSession();
+      expect(three.id).toBeTruthy();
+      expect((await api.ping(two.id!)).status).toBe(404);
       expect((await api.ping(one.id!)).status).toBe(200);
-      expect(server.logs.some((line) => line.includes("session limit reached"))).toBe(true);
-
-      await api.deleteSession(two.id!);
+      expect((await api.ping(three.id!)).status).toBe(200);
+      // Legacy SSE sessions share the table and make room the same way.
       const legacy = await api.openStream();
       expect(legacy).toBeInstanceOf(Stream);
-      await expectRefused((await api.openSession()).response, 503);
+      expect((await api.ping(one.id!)).status).toBe(404);
       (legacy as Stream).abort();
-      await eventually("a session can open after the SSE client left", async () => (await api.openSession()).id !== undefined);
+      // One log line however many were closed, the rest counted in the next.
+      for (let i = 0; i < 5; i++) expect((await api.openSession()).id).toBeTruthy();
+      expect(server.logs.filter((line) => line.includes("session table full")).length).toBe(1);
     });
   });
+
+  test("only when every session is answering a request does a new one get 503 with Retry-After", async () => {
+    // A source that never answers: a tool call then waits for the documentation, keeping its session busy.
+    const hung = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Promise<Response>(() => {}) });
+    try {
+      await withServer({ MCP_MAX_SESSIONS: "1", MCP_DOCS_SOURCE: `http://127.0.0.1:${hung.port}/index.json` }, async (server, api) => {
+        const one = await api.openSession();
+        const waiting = fetch(`${api.base}/mcp`, {
+          method: "POST",
+          headers: { ...JSON_HEADERS, "mcp-session-id": one.id!, "mcp-protocol-version": "2025-11-25" },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "search", arguments: { query: "x" } } }),
+        });
+        await Bun.sleep(200);
+        await expectRefused((await api.openSession()).response, 503);
+        expect(server.logs.some((line) => line.includes("new session refused") && line.includes("every session busy"))).toBe(true);
+        await (await waiting).text();
+        // Free again once it was answered: the next newcomer gets in.
+        expect((await api.openSession()).id).toBeTruthy();
+      });
+    } finally {
+      hung.stop(true);
+    }
+  }, 60_000);
 });
 
 describe("MCP_SESSION_IDLE", () => {

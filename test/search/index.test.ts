@@ -181,41 +181,55 @@ test("an empty index finds nothing", () => {
 
 describe("rankPages", () => {
   // Sections 1–2 belong to page 0, 3–4 to page 1, 5 to page 2.
-  const pageOf = (rowid: number) => (rowid <= 2 ? 0 : rowid <= 4 ? 1 : 2);
+  const pageOf = [0, 0, 0, 1, 1, 2];
   const sectionCount = 100;
+  const pageCount = 3;
+  /** One term's matches, as the index hands them over. */
+  const term = (...matches: { rowid: number; score: number }[]) => ({
+    rowids: Int32Array.from(matches.map((m) => m.rowid)),
+    scores: Float32Array.from(matches.map((m) => m.score)),
+    count: matches.length,
+  });
 
   test("the page covering more of the question beats one repeating a single word", () => {
     const ranked = rankPages({
-      sections: [
-        [{ rowid: 1, score: 9 }, { rowid: 3, score: 3 }],
-        [{ rowid: 4, score: 3 }],
-      ],
-      titles: [[], []],
+      sections: [term({ rowid: 1, score: 9 }, { rowid: 3, score: 3 }), term({ rowid: 4, score: 3 })],
+      titles: [term(), term()],
       pageOf,
       sectionCount,
+      pageCount,
     });
     expect(ranked.map((r) => [r.page, r.section])).toEqual([[1, 3], [0, 1]]);
   });
 
   test("one entry per page, with its best section; a title-only match has no section", () => {
     const ranked = rankPages({
-      sections: [[{ rowid: 1, score: 1 }, { rowid: 2, score: 2 }]],
-      titles: [[{ rowid: 2, score: 5 }]],
+      sections: [term({ rowid: 1, score: 1 }, { rowid: 2, score: 2 })],
+      titles: [term({ rowid: 2, score: 5 })],
       pageOf,
       sectionCount,
+      pageCount,
     });
     expect(ranked.map((r) => [r.page, r.section])).toEqual([[2, null], [0, 2]]);
   });
 
   test("ties keep page order; no matches, no pages", () => {
-    const tie = rankPages({ sections: [[{ rowid: 3, score: 1 }, { rowid: 1, score: 1 }]], titles: [[]], pageOf, sectionCount });
+    const tie = rankPages({ sections: [term({ rowid: 3, score: 1 }, { rowid: 1, score: 1 })], titles: [term()], pageOf, sectionCount, pageCount });
     expect(tie.map((r) => r.page)).toEqual([0, 1]);
-    expect(rankPages({ sections: [[]], titles: [[]], pageOf, sectionCount })).toEqual([]);
+    expect(rankPages({ sections: [term()], titles: [term()], pageOf, sectionCount, pageCount })).toEqual([]);
+  });
+
+  test("a limit keeps the best pages in order, the same as ranking all and cutting", () => {
+    const many = term(...Array.from({ length: 90 }, (_, i) => ({ rowid: i + 1, score: (i * 37) % 11 })));
+    const pages = Array.from({ length: 91 }, (_, rowid) => Math.max(0, rowid - 1));
+    const all = rankPages({ sections: [many], titles: [term()], pageOf: pages, sectionCount, pageCount: 90 });
+    const top = rankPages({ sections: [many], titles: [term()], pageOf: pages, sectionCount, pageCount: 90, limit: 10 });
+    expect(top).toEqual(all.slice(0, 10));
   });
 
   test("refuses more terms than its bit mask holds", () => {
-    const many = Array.from({ length: 33 }, () => []);
-    expect(() => rankPages({ sections: many, titles: many, pageOf, sectionCount })).toThrow(RangeError);
+    const many = Array.from({ length: 33 }, () => term());
+    expect(() => rankPages({ sections: many, titles: many, pageOf, sectionCount, pageCount })).toThrow(RangeError);
   });
 });
 

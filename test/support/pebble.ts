@@ -71,6 +71,8 @@ export interface PebbleOptions {
    * (test/support/bind.ts) in the DNS-01 tests.
    */
   dnsServer?: string;
+  /** Require external account binding, with these key ids and their base64url HMAC keys. */
+  externalAccounts?: Record<string, string>;
 }
 
 export interface Pebble {
@@ -306,7 +308,8 @@ async function launch(options: PebbleOptions, dir: string, listener: ListenerTls
     // Nothing answers TLS-ALPN-01 here; the port only has to be one nobody else validates on.
     tlsPort,
     ocspResponderURL: "",
-    externalAccountBindingRequired: false,
+    externalAccountBindingRequired: options.externalAccounts !== undefined,
+    ...(options.externalAccounts ? { externalAccountMACKeys: options.externalAccounts } : {}),
   };
   if (options.certificateValidityPeriod !== undefined) pebbleConfig.certificateValidityPeriod = options.certificateValidityPeriod;
   writeFileSync(configPath, JSON.stringify({ pebble: pebbleConfig }, null, 2));

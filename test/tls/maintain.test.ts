@@ -155,7 +155,7 @@ describe("schedule", () => {
     await t.clock.advance(10 * 60_000 - 1);
     expect(t.storage.loads).toEqual(["start"]);
     await t.clock.advance(1);
-    expect(t.storage.loads).toEqual(["start", "reload"]);
+    expect(t.storage.loads).toEqual(["start", "poll"]);
     expect(t.served).toEqual([first]); // the same serial: nothing to swap
 
     const renewed = fakeCertificate("renewed-elsewhere", now + 5 * 60_000, now + 95 * DAY);

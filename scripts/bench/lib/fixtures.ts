@@ -5,11 +5,12 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { FileStorage } from "../../../src/storage/file-storage.ts";
-import { selfSigned } from "../../../test/support/self-signed.ts";
+import { SEEDED_DIRECTORY, storeSelfSigned as storeSeeded } from "../../../test/support/seeded-certificate.ts";
 import { startPebble, type Pebble, type PebbleOptions } from "../../../test/support/pebble.ts";
 import { endpoint, probeUntilReady, type Endpoint, type ProbeKind } from "./mcp.ts";
 import { DOMAIN, HONO_JSON, freePorts, newDir, say, spawnChild, type Child } from "./runtime.ts";
+
+export { SEEDED_DIRECTORY };
 
 const pebbles: Pebble[] = [];
 
@@ -66,22 +67,9 @@ export function issuedStore(binary: string): Promise<IssuedStore> {
   return issued;
 }
 
-/** Directory URL recorded with seeded certificates: nothing listens there, and nothing needs to. */
-export const SEEDED_DIRECTORY = "https://127.0.0.1:9/acme/directory";
-
 /** Stores a self-signed certificate for DOMAIN in `certsDir` as the product's own store would hold it. */
-export async function storeSelfSigned(certsDir: string, directoryUrl = SEEDED_DIRECTORY): Promise<{ certPem: string; serial: string }> {
-  const { certPem, keyPem } = selfSigned([DOMAIN], { days: 30 });
-  const now = new Date();
-  await new FileStorage(certsDir).storeBundle(DOMAIN, {
-    "cert.pem": { data: certPem },
-    "key.pem": { data: keyPem, secret: true },
-    "meta.json": {
-      data: JSON.stringify({ directoryUrl, names: [DOMAIN], issuedAt: now.toISOString(), notAfter: new Date(now.getTime() + 29 * 86_400_000).toISOString(), keyType: "ecdsa" }),
-    },
-  });
-  const serial = new (await import("node:crypto")).X509Certificate(certPem).serialNumber;
-  return { certPem, serial };
+export function storeSelfSigned(certsDir: string, directoryUrl = SEEDED_DIRECTORY): Promise<{ certPem: string; serial: string }> {
+  return storeSeeded(certsDir, DOMAIN, directoryUrl);
 }
 
 /** A certificate store seeded with a self-signed certificate (no CA needed: for load tests, where nothing verifies). */
