@@ -5,6 +5,7 @@ import { SourceSettingError } from "./docs/create-source.ts";
 import type { Library } from "./docs/library.ts";
 import { createApp, healthReport } from "./http/app.ts";
 import { createLogger, type Logger } from "./log/index.ts";
+import { collectRenewalWindow } from "./metrics/certificate.ts";
 import { httpListener } from "./server/http-listener.ts";
 import { httpsListener } from "./server/https-listener.ts";
 import type { Listener } from "./server/listener.ts";
@@ -68,6 +69,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     parts = await startParts(config, url, logger, listener.names, VERSION, options.tuning);
     const { appOptions } = parts;
     const app = createApp({ ...appOptions, certificate: listener.certificate });
+    if (listener.certificate) collectRenewalWindow(appOptions.metrics, listener.certificate);
     await listener.serve({ fetch: (request, server) => app.fetch(request, server), health: (certificate) => healthReport(appOptions, certificate) });
   } catch (error) {
     await parts?.stop();

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { challengeMismatch } from "./challenge.ts";
 import { settings, type Setting, type SettingName } from "./settings.ts";
 
 export { LOG_LEVELS, type LogLevel } from "./settings.ts";
@@ -78,6 +79,8 @@ export function parseCommand(argv: readonly string[], env: Record<string, string
   if (config.metrics === "private" && config.authToken === undefined) {
     throw new ConfigError("MCP_METRICS: private needs MCP_AUTH_TOKEN to be set");
   }
+  const mismatch = config.domains ? challengeMismatch(config) : undefined;
+  if (mismatch) throw new ConfigError(mismatch);
   if (config.domains && config.port === config.acmePort) {
     throw new ConfigError(`MCP_PORT: must differ from MCP_ACME_PORT (${config.acmePort}), which answers ACME challenges`);
   }

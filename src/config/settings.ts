@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { displayUrl } from "../log/redact.ts";
-import { parseDuration, parseSize } from "./units.ts";
 import { docSetsSchema } from "../docs/doc-sets.ts";
+import { count, docsSource, domains, duration, hostPort, hostPorts, hosts, origins, port, size, text, tsigKey, url } from "./schemas.ts";
 
 /**
  * Every setting the server reads, in one table: its environment variable, its
@@ -29,87 +29,6 @@ export interface Setting<T> {
   schema: v.GenericSchema<string, T>;
 }
 
-const text = v.pipe(v.string(), v.trim(), v.minLength(1, "must not be empty"));
-
-const port = v.pipe(
-  v.string(),
-  v.regex(/^\d{1,5}$/, "must be a port number (0-65535)"),
-  v.transform(Number),
-  v.maxValue(65535, "must be a port number (0-65535)"),
-);
-
-const count = (min: number) =>
-  v.pipe(
-    v.string(),
-    v.regex(/^\d+$/, "must be a whole number"),
-    v.transform(Number),
-    v.minValue(min, `must be at least ${min}`),
-  );
-
-const duration = v.pipe(
-  v.string(),
-  v.check((s) => parseDuration(s) !== undefined, "must be a duration such as 90s, 15m, 2h, 1d, or off"),
-  v.transform((s) => parseDuration(s)!),
-);
-
-const size = v.pipe(
-  v.string(),
-  v.check((s) => (parseSize(s) ?? 0) > 0, "must be a size in bytes such as 1048576, 512k or 1m"),
-  v.transform((s) => parseSize(s)!),
-);
-
-const list = v.pipe(
-  v.string(),
-  v.transform((s) =>
-    s
-      .split(",")
-      .map((item) => item.trim())
-      .filter(Boolean),
-  ),
-);
-
-const origins = v.pipe(
-  list,
-  v.check(
-    (items) => items.every((item) => item === "*" || URL.canParse(item)),
-    "must be a comma-separated list of origins such as https://chatgpt.com",
-  ),
-  // Browsers send the origin in its serialized form (no path, lowercase host),
-  // so store it the same way for an exact comparison later.
-  v.transform((items) => items.map((item) => (item === "*" ? item : new URL(item).origin))),
-);
-
-const hosts = v.pipe(
-  list,
-  v.check(
-    (items) => items.every((item) => /^[a-z0-9.\-:[\]]+$/i.test(item)),
-    "must be a comma-separated list of host names or addresses",
-  ),
-  v.transform((items) => items.map((item) => item.toLowerCase())),
-);
-
-const domains = v.pipe(
-  list,
-  v.check((items) => items.length > 0, "must name at least one domain"),
-  v.transform((items) => items.map((item) => item.toLowerCase().replace(/\.$/, ""))),
-  v.check(
-    (items) => items.every((item) => /^(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/.test(item) && !item.startsWith("*.")),
-    "must be a comma-separated list of domain names such as docs.example.com (no wildcards: HTTP-01 cannot validate them)",
-  ),
-);
-
-const docsSource = v.pipe(
-  text,
-  v.check(
-    (s) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(s) || /^https?:\/\//i.test(s),
-    "must be 'embedded', a local path, or an http(s) URL",
-  ),
-);
-
-const url = v.pipe(
-  text,
-  v.check((s) => /^https?:\/\//i.test(s) && URL.canParse(s), "must be an http(s) URL"),
-);
 
 export const settings = {
   host: {
@@ -130,7 +49,7 @@ export const settings = {
     env: "MCP_DOMAINS",
     flag: "--domains",
     defaultNote: "none: plain HTTP",
-    description: "Comma-separated domain names to get a Let's Encrypt certificate for and serve HTTPS on; the first is the primary name.",
+    description: "Comma-separated names to get a Let's Encrypt certificate for and serve HTTPS on; the first is the primary name. Wildcards (*.docs.example.com) need dns-01; IP addresses are ordered as IP identifiers (Let's Encrypt: shortlived profile only).",
     schema: domains,
   },
   acmeEmail: {
@@ -186,6 +105,56 @@ export const settings = {
     description: "When the port-80 listener runs: always (challenges, /healthz, redirects to https), or only while a certificate is being ordered (on-demand).",
     schema: v.pipe(v.string(), v.trim(), v.toLowerCase(), v.picklist(["always", "on-demand"], "must be always or on-demand")),
   },
+  acmeChallenge: {
+    env: "MCP_ACME_CHALLENGE",
+    flag: "--acme-challenge",
+    default: "http-01",
+    description: "How the CA checks that the names are ours: http-01 (port 80 must be reachable from the internet) or dns-01 (a TXT record, through MCP_DNS_SERVER or MCP_DNS_HOOK; needed for wildcards and closed port 80).",
+    schema: v.pipe(v.string(), v.trim(), v.toLowerCase(), v.picklist(["http-01", "dns-01"], "must be http-01 or dns-01")),
+  },
+  dnsServer: {
+    env: "MCP_DNS_SERVER",
+    flag: "--dns-server",
+    defaultNote: "none",
+    description: "DNS-01 over RFC 2136: the primary name server (host or host:port, port 53 by default) that accepts dynamic updates for the zone (BIND, Knot, PowerDNS).",
+    schema: hostPort(53),
+  },
+  dnsTsigKey: {
+    env: "MCP_DNS_TSIG_KEY",
+    flag: "--dns-tsig-key",
+    defaultNote: "none",
+    description: "TSIG key that signs the updates to MCP_DNS_SERVER, as [algorithm:]name:base64secret (nsupdate -y's form; hmac-sha256 by default, also hmac-sha384 and hmac-sha512). A secret: never logged.",
+    secret: true,
+    schema: tsigKey,
+  },
+  dnsZone: {
+    env: "MCP_DNS_ZONE",
+    flag: "--dns-zone",
+    defaultNote: "found by an SOA lookup",
+    description: "Zone that holds the _acme-challenge records, such as docs.example.com, when it cannot be found by asking for the name's SOA.",
+    schema: v.pipe(text, v.toLowerCase(), v.transform((s) => s.replace(/\.$/, "")), v.regex(/^([a-z0-9_]([a-z0-9_-]*[a-z0-9])?\.)*[a-z0-9-]+$/, "must be a zone name such as docs.example.com")),
+  },
+  dnsHook: {
+    env: "MCP_DNS_HOOK",
+    flag: "--dns-hook",
+    defaultNote: "none",
+    description: "DNS-01 through any provider's CLI: a command run with present or cleanup as its last argument and MCP_DNS_NAME, MCP_DNS_VALUE and MCP_DNS_DOMAIN in its environment; exit 0 means done (2 minutes at most).",
+    schema: text,
+  },
+  dnsNameservers: {
+    env: "MCP_DNS_NAMESERVERS",
+    flag: "--dns-nameservers",
+    defaultNote: "the zone's NS records",
+    description: "Authoritative servers (host[:port], comma-separated) that must all show the TXT record before the CA is asked to validate.",
+    schema: hostPorts(53),
+  },
+  dnsPropagationTimeout: {
+    env: "MCP_DNS_PROPAGATION_TIMEOUT",
+    flag: "--dns-propagation-timeout",
+    default: "2m",
+    description: "How long to wait for the TXT record to show at every authoritative server before giving up on the order (it is retried with backoff).",
+    schema: v.pipe(duration, v.check((ms) => ms >= 1_000, "must be at least 1s")),
+  },
   certsDir: {
     env: "MCP_CERTS_DIR",
     flag: "--certs-dir",
@@ -240,7 +209,7 @@ export const settings = {
     env: "MCP_RENEW_RATIO",
     flag: "--renew-ratio",
     default: "0.33",
-    description: "Renew when less than this fraction of the certificate's lifetime is left.",
+    description: "Renew when less than this fraction of the certificate's lifetime is left, unless the CA suggests a window (ARI, RFC 9773).",
     schema: v.pipe(
       v.string(),
       v.regex(/^0?\.\d+$/, "must be a fraction between 0 and 1, such as 0.33"),

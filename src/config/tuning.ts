@@ -24,6 +24,10 @@ export interface Tuning {
   lockTtlMs?: number;
   /** How often replicas exchange their insights through shared storage. */
   insightsShareMs?: number;
+  /** The shortest re-check of an ARI window the CA's Retry-After may ask for (production: a minute). */
+  ariRecheckMinMs?: number;
+  /** How often DNS-01 checks whether its TXT record is visible (production: 2 s). */
+  dnsPollMs?: number;
 }
 
 const milliseconds = v.optional(v.pipe(v.number("must be a number of milliseconds"), v.integer("must be a whole number of milliseconds"), v.minValue(1, "must be at least 1 ms")));
@@ -37,6 +41,8 @@ const schema = v.strictObject(
     acmeTimeoutMs: milliseconds,
     lockTtlMs: milliseconds,
     insightsShareMs: milliseconds,
+    ariRecheckMinMs: milliseconds,
+    dnsPollMs: milliseconds,
   },
   "is not a knob",
 );

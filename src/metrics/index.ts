@@ -20,6 +20,8 @@ export function createMetrics() {
     sections: registry.gauge("mcp_sections_indexed", "Documentation sections in the index."),
     indexAge: registry.gauge("mcp_index_age_seconds", "Seconds since the index in service was built."),
     certificateNotAfter: registry.gauge("mcp_certificate_not_after_seconds", "Expiry of the certificate in service, as a Unix time, by domain."),
+    renewalWindowStart: registry.gauge("mcp_certificate_renewal_window_start_seconds", "Start of the certificate's renewal window, as a Unix time, by source: ari (the CA's suggestion, RFC 9773) or lifetime (MCP_RENEW_RATIO)."),
+    renewalWindowEnd: registry.gauge("mcp_certificate_renewal_window_end_seconds", "End of the certificate's renewal window, as a Unix time, by source."),
     renewals: registry.counter("mcp_certificate_renewals_total", "Certificate renewals since start."),
     renewalFailures: registry.counter("mcp_certificate_renewal_failures_total", "Failed certificate orders or renewals since start."),
   };

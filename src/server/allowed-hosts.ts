@@ -13,7 +13,8 @@ const WILDCARD_OR_LOOPBACK = ["::", "0.0.0.0", "localhost", "127.0.0.1", "::1"];
 export function hostPolicy(config: Pick<Config, "host" | "allowedHosts" | "allowedOrigins">, domains: readonly string[]): HostGuardOptions {
   const bindsEverywhere = WILDCARD_OR_LOOPBACK.includes(config.host);
   return {
-    allowedHosts: [...domains, ...(config.allowedHosts ?? []), ...(bindsEverywhere ? [] : [config.host])],
+    // A wildcard certificate's names are not all ours to answer: only those named (MCP_ALLOWED_HOSTS) are.
+    allowedHosts: [...domains.filter((name) => !name.startsWith("*.")), ...(config.allowedHosts ?? []), ...(bindsEverywhere ? [] : [config.host])],
     allowedOrigins: config.allowedOrigins ?? [],
     allowLoopback: true,
   };

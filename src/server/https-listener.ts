@@ -2,6 +2,7 @@ import type { Config } from "../config/index.ts";
 import type { Logger } from "../log/index.ts";
 import { createStorage, type OpenedStorage } from "../storage/create-storage.ts";
 import type { AcmeSettings } from "../tls/acme-order.ts";
+import type { ChallengeSettings } from "../tls/challenges.ts";
 import { directoryUrl } from "../tls/directory.ts";
 import { startHttpsServer, type HttpsServer, type HttpsServerOptions } from "../tls/https-server.ts";
 import type { Listener } from "./listener.ts";
@@ -44,6 +45,7 @@ export function httpsListener(
         storage: opened!.storage,
         notifier: opened!.notifier,
         acme: acmeSettings(config),
+        challenge: challengeSettings(config),
         renewRatio: config.renewRatio,
         fetch,
         health,
@@ -81,5 +83,19 @@ function acmeSettings(config: Config): AcmeSettings {
     eab: config.acmeEabKid && config.acmeEabHmacKey ? { kid: config.acmeEabKid, hmacKey: config.acmeEabHmacKey } : undefined,
     profile: config.acmeProfile,
     keyType: config.keyType as "ecdsa" | "rsa",
+  };
+}
+
+/** The challenge part of the settings. */
+function challengeSettings(config: Config): ChallengeSettings {
+  if (config.acmeChallenge !== "dns-01") return { type: "http-01" };
+  return {
+    type: "dns-01",
+    server: config.dnsServer,
+    key: config.dnsTsigKey,
+    hook: config.dnsHook,
+    zone: config.dnsZone,
+    nameservers: config.dnsNameservers,
+    propagationTimeoutMs: config.dnsPropagationTimeout,
   };
 }

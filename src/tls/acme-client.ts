@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { isIP } from "node:net";
 import type { Authorization, Order } from "acme-client";
 import type { Challenge, OrderCreateRequest } from "acme-client/types/rfc8555";
 
@@ -169,7 +170,24 @@ async function withProblems<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-export type { Authorization as AcmeAuthorization, Challenge as AcmeChallenge, Order as AcmeOrder, OrderCreateRequest as AcmeOrderRequest };
+export type { Authorization as AcmeAuthorization, Challenge as AcmeChallenge, Order as AcmeOrder };
+
+/** A new order: identifiers (`dns` or `ip`), and the extensions this product sends. */
+export interface AcmeOrderRequest {
+  identifiers: { type: "dns" | "ip"; value: string }[];
+  /** A certificate profile the CA offers in `meta.profiles` (Let's Encrypt: classic, shortlived, tlsserver). */
+  profile?: string;
+  /** RFC 9773: the CertID of the certificate this order renews. */
+  replaces?: string;
+}
+
+/** The parts of an ACME directory this product reads. */
+export interface AcmeDirectory {
+  newOrder?: string;
+  /** RFC 9773: where renewal windows are; absent when the CA offers no ARI. */
+  renewalInfo?: string;
+  meta?: { profiles?: Record<string, string> };
+}
 
 export interface AcmeClientOptions {
   directoryUrl: string;
@@ -230,8 +248,20 @@ export class AcmeClient {
     await withProblems(() => this.#client.createAccount({ termsOfServiceAgreed: true, ...(email ? { contact: [`mailto:${email}`] } : {}) }));
   }
 
-  createOrder(request: OrderCreateRequest): Promise<Order> {
-    return withProblems(() => this.#client.createOrder(request));
+  /**
+   * Places an order. The request goes to the CA as given, so fields
+   * acme-client does not know pass through: `profile` (the ACME profiles
+   * draft) and `replaces` (RFC 9773's CertID of the certificate this one
+   * renews).
+   */
+  createOrder(request: AcmeOrderRequest): Promise<Order> {
+    return withProblems(() => this.#client.createOrder(request as OrderCreateRequest));
+  }
+
+  /** The CA's directory (cached by acme-client): which resources and profiles it offers. */
+  directory(): Promise<AcmeDirectory> {
+    const http = (this.#client as unknown as { http: { getDirectory(): Promise<AcmeDirectory> } }).http;
+    return withProblems(() => http.getDirectory());
   }
 
   getAuthorizations(order: Order): Promise<Authorization[]> {
@@ -271,10 +301,11 @@ export async function createCertificateKey(keyType: "ecdsa" | "rsa"): Promise<st
   return key.toString();
 }
 
-/** A CSR for `domains` (the first as common name) signed with `keyPem`. */
+/** A CSR for `domains` (the first DNS name as common name; an IP address is never one) signed with `keyPem`. */
 export async function createCsr(domains: readonly string[], keyPem: string): Promise<Buffer> {
   const acme = await loadAcme();
+  const commonName = domains.find((name) => isIP(name) === 0);
   // createCsr makes an RSA key of its own when none is passed: pass ours.
-  const [, csr] = await acme.crypto.createCsr({ commonName: domains[0], altNames: [...domains] }, keyPem);
+  const [, csr] = await acme.crypto.createCsr({ ...(commonName ? { commonName } : {}), altNames: [...domains] }, keyPem);
   return csr;
 }

@@ -1,11 +1,12 @@
 import { X509Certificate, createPrivateKey } from "node:crypto";
+import { canonicalIp } from "../config/schemas.ts";
 
 /**
  * What the server knows about a certificate it holds: parsed from the PEM it
  * will serve, never trusted from a side file alone.
  */
 export interface CertificateInfo {
-  /** DNS names of the leaf (subjectAltName), lowercase. */
+  /** Names of the leaf (subjectAltName): DNS names lowercase, IP addresses in canonical form. */
   names: string[];
   notBefore: Date;
   notAfter: Date;
@@ -58,10 +59,11 @@ export function inspectCertificate(certPem: string, keyPem: string): Certificate
     throw new Error(`private key does not parse (${(error as Error).message})`);
   }
   if (!leaf.checkPrivateKey(key)) throw new Error("private key does not belong to the certificate");
-  const names = (leaf.subjectAltName ?? "")
-    .split(/,\s*/)
-    .filter((entry) => entry.startsWith("DNS:"))
-    .map((entry) => entry.slice(4).toLowerCase());
+  const names = (leaf.subjectAltName ?? "").split(/,\s*/).flatMap((entry) => {
+    if (entry.startsWith("DNS:")) return [entry.slice(4).toLowerCase()];
+    if (entry.startsWith("IP Address:")) return [canonicalIp(entry.slice(11)) ?? entry.slice(11)];
+    return [];
+  });
   return {
     names,
     notBefore: new Date(leaf.validFrom),

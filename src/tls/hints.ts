@@ -11,6 +11,11 @@ export function operatorHint(error: unknown): string {
   const code = (error as NodeJS.ErrnoException)?.code;
   if (code && ["ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "EIO"].includes(code))
     return "certificate storage failed (disk full, read-only, permissions or an I/O error): fix it; a certificate already issued is stored on the next retry, without a new order";
+  // DNS-01: our own step failed (publishing, or waiting for, the TXT record), or the CA did not see the record.
+  if (/^(DNS update|the DNS hook|the TXT record|could not find the (DNS zone|name servers))/.test(message))
+    return "DNS-01 could not publish or see its TXT record: the reason says where; check MCP_DNS_SERVER and MCP_DNS_TSIG_KEY (or MCP_DNS_HOOK) and MCP_DNS_NAMESERVERS";
+  if ((type === "unauthorized" || type === "dns") && /TXT|DNS challenge|dns-01/i.test(message))
+    return "the CA did not find the TXT record: check that the zone is public and that MCP_DNS_NAMESERVERS (or the zone's NS records) are the servers the CA asks";
   if (type === "rateLimited") return "the CA's rate limit was hit; it will retry after the time the CA gave";
   // Before the challenge hint: an unknown EAB key id is `unauthorized` too, but DNS and port 80 have nothing to do with it.
   if (type === "externalAccountRequired") return "this CA needs external account binding: set MCP_ACME_EAB_KID and MCP_ACME_EAB_HMAC_KEY from the CA's account page";

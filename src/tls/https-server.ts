@@ -6,14 +6,15 @@ import type { BundleNotifier } from "../storage/notifier.ts";
 import type { Storage } from "../storage/storage.ts";
 import { orderCertificate, type AcmeSettings, type OrderStep } from "./acme-order.ts";
 import { certificateKeys, CertificateStore } from "./bundle.ts";
+import { challengeSolvers, type ChallengeSettings } from "./challenges.ts";
 import type { CertificateBundle } from "./certificate.ts";
 import { ChallengeListener } from "./challenge-listener.ts";
 import { challengeResponder } from "./challenge-responder.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { CertificateIssuer } from "./issuer.ts";
 import { CertificateMaintainer, type CertificateStatus } from "./maintain.ts";
+import { ariPolicy } from "./ari.ts";
 import { lifetimeRatio } from "./renewal-policy.ts";
-import { http01Solver } from "./solvers.ts";
 import { TlsListener } from "./tls-listener.ts";
 
 /**
@@ -27,6 +28,8 @@ export interface CertificatesOptions {
   domains: string[];
   storage: Storage;
   acme: AcmeSettings;
+  /** HTTP-01 (the default) or DNS-01, and how. */
+  challenge?: ChallengeSettings;
   /** Port of our HTTP-01 responder, checked over loopback before the CA is asked to validate. */
   acmePort: number;
   /** Renew when less than this fraction of the lifetime is left. */
@@ -53,13 +56,15 @@ export function maintainCertificates(options: CertificatesOptions): CertificateM
   const clock = options.clock ?? systemClock;
   const onStep = options.onOrderStep && ((step: OrderStep) => options.onOrderStep!(step, log));
   const store = new CertificateStore({ storage, domains, directoryUrl: acme.directoryUrl, clock, logger: log });
-  const solvers = [http01Solver({ storage, port: options.acmePort, logger: log })];
+  const given = options.challenge ?? { type: "http-01" };
+  const challenge = given.type === "dns-01" ? { ...given, pollMs: tuning.dnsPollMs ?? given.pollMs } : given;
+  const solvers = challengeSolvers(challenge, { storage, acmePort: options.acmePort, logger: log });
   const issuer = new CertificateIssuer({
     store,
     locker: storage,
     domains,
     directoryUrl: acme.directoryUrl,
-    order: () => orderCertificate({ ...acme, timeoutMs: tuning.acmeTimeoutMs ?? acme.timeoutMs, domains, storage, solvers, logger: log, onStep }),
+    order: (replacing) => orderCertificate({ ...acme, timeoutMs: tuning.acmeTimeoutMs ?? acme.timeoutMs, domains, replacing, storage, solvers, logger: log, onStep }),
     clock,
     logger: log,
     lockTtlMs: tuning.lockTtlMs,
@@ -69,7 +74,15 @@ export function maintainCertificates(options: CertificatesOptions): CertificateM
   return new CertificateMaintainer({
     store,
     issuer,
-    policy: lifetimeRatio(options.renewRatio),
+    // The CA's window where it offers ARI (RFC 9773), the lifetime ratio otherwise.
+    policy: ariPolicy({
+      directoryUrl: acme.directoryUrl,
+      fallback: lifetimeRatio(options.renewRatio),
+      clock,
+      logger: log,
+      timeoutMs: tuning.acmeTimeoutMs ?? acme.timeoutMs,
+      minRecheckMs: tuning.ariRecheckMinMs,
+    }),
     clock,
     random: options.random ?? Math.random,
     logger: log,
@@ -91,6 +104,7 @@ export interface HttpsServerOptions {
   /** Shared storage's notifier: another replica's renewal is swapped in at once. */
   notifier?: BundleNotifier;
   acme: AcmeSettings;
+  challenge: ChallengeSettings;
   renewRatio: number;
   /** The application, served over HTTPS only. */
   fetch: (request: Request, server: Server<unknown>) => Response | Promise<Response>;
@@ -155,13 +169,15 @@ export async function startHttpsServer(options: HttpsServerOptions): Promise<Htt
     domains: options.domains,
     storage: options.storage,
     acme: options.acme,
+    challenge: options.challenge,
     acmePort: responder.port!,
     renewRatio: options.renewRatio,
     logger: log,
     tuning: options.tuning,
     onOrderStep: options.onOrderStep,
     onCertificate: (bundle) => listener.serve(bundle.certPem, bundle.keyPem),
-    onOrder: (phase) => responder.onOrder(phase),
+    // DNS-01 needs no port 80 to order: on demand, it stays closed.
+    onOrder: options.challenge.type === "http-01" ? (phase) => responder.onOrder(phase) : undefined,
   });
   await certificates.start();
   if (certificates.current) responder.idle();

@@ -43,8 +43,8 @@ export interface IssuerOptions {
   domains: readonly string[];
   /** The CA's directory, for the log. */
   directoryUrl: string;
-  /** Places an ACME order (`orderCertificate`, with its solvers): the only step that asks the CA. */
-  order: () => Promise<CertificateBundle>;
+  /** Places an ACME order (`orderCertificate`, with its solvers): the only step that asks the CA. `replacing` is the certificate served, for a renewal. */
+  order: (replacing?: CertificateBundle) => Promise<CertificateBundle>;
   clock: Clock;
   logger: Logger;
   /** Lease of the issuance lock; renewed while the order runs (default 120 s). */
@@ -149,6 +149,6 @@ export class CertificateIssuer implements Issuer {
     this.#unstored = undefined;
     logger.info(renewal ? "renewing certificate" : "obtaining certificate", { names: domains.join(","), directory: directoryUrl });
     this.#options.onOrder?.("start");
-    return await this.#options.order().finally(() => this.#options.onOrder?.("end"));
+    return await this.#options.order(request.current()).finally(() => this.#options.onOrder?.("end"));
   }
 }

@@ -5,7 +5,7 @@ import type { CertificateBundle } from "./certificate.ts";
 import type { Clock } from "./clock.ts";
 import { operatorHint } from "./hints.ts";
 import type { Issuer } from "./issuer.ts";
-import type { RenewalPolicy } from "./renewal-policy.ts";
+import type { RenewalPolicy, RenewalWindow } from "./renewal-policy.ts";
 
 /** Certificate state for `/healthz`, metrics and the status page. */
 export interface CertificateStatus {
@@ -14,6 +14,8 @@ export interface CertificateStatus {
   issuer?: string;
   notAfter?: string;
   nextRenewalAt?: string;
+  /** The window the renewal falls in, and who chose it: the CA (`ari`) or the lifetime ratio (`lifetime`). */
+  renewalWindow?: { start: string; end: string; source: RenewalWindow["source"]; explanationUrl?: string };
   lastError?: string;
   renewals: number;
   failures: number;
@@ -42,6 +44,15 @@ export interface MaintainerOptions {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Timers may fire a little early; only a wake well before the renewal time is a poll. */
 const EARLY_WAKE_MS = 50;
+/** A failure this close to expiry (a sixth of the lifetime at most: a 6-day certificate's last day) is urgent. */
+const URGENT_MS = 24 * 3_600_000;
+
+/** When the certificate in service is to be renewed: its window and the moment picked in it. */
+interface Plan {
+  serial: string;
+  window: RenewalWindow;
+  at: number;
+}
 
 /**
  * Keeps a usable certificate for the configured domains, in the manner of
@@ -65,6 +76,7 @@ export class CertificateMaintainer {
   #current: CertificateBundle | undefined;
   #cancelTimer: (() => void) | undefined;
   #nextRenewalAt: Date | undefined;
+  #plan: Plan | undefined;
   #lastError: string | undefined;
   #renewals = 0;
   #failures = 0;
@@ -89,6 +101,7 @@ export class CertificateMaintainer {
       issuer: info?.issuer,
       notAfter: info?.notAfter.toISOString(),
       nextRenewalAt: this.#nextRenewalAt?.toISOString(),
+      renewalWindow: this.#windowStatus(),
       lastError: this.#lastError,
       renewals: this.#renewals,
       failures: this.#failures,
@@ -104,7 +117,8 @@ export class CertificateMaintainer {
   async start(): Promise<void> {
     const stored = await this.#options.store.loadUsable("start");
     if (stored) await this.#install(stored, "storage");
-    this.#schedule(stored ? await this.#renewAt(stored) : this.#options.clock.now());
+    if (stored) await this.#replan(stored);
+    else this.#schedule(this.#options.clock.now());
   }
 
   /** Resolves with the first certificate held. */
@@ -121,7 +135,7 @@ export class CertificateMaintainer {
     const stored = await this.#options.store.loadUsable(when);
     if (!stored || stored.info.serialNumber === this.#current?.info.serialNumber) return false;
     await this.#install(stored, "storage");
-    this.#schedule(await this.#renewAt(stored));
+    await this.#replan(stored);
     return true;
   }
 
@@ -132,41 +146,83 @@ export class CertificateMaintainer {
     await this.#options.issuer.stop();
   }
 
-  /** When to renew `bundle`: a random moment of its renewal window. */
-  async #renewAt(bundle: CertificateBundle): Promise<number> {
-    const { start, end } = await this.#options.policy.window(bundle);
-    return start + this.#options.random() * (end - start);
+  /**
+   * When to renew `bundle`: a random moment of its renewal window. The
+   * moment picked for the certificate in service is kept while it stays
+   * inside the window: a re-check (ARI's Retry-After) that confirms the
+   * window must not roll the dice again, while one that moved it, earlier
+   * for a revocation, say, gets a new moment, in the past meaning now.
+   */
+  async #planFor(bundle: CertificateBundle): Promise<Plan> {
+    const window = await this.#options.policy.window(bundle);
+    const serial = bundle.info.serialNumber;
+    const previous = this.#plan?.serial === serial ? this.#plan : undefined;
+    if (previous && previous.at >= window.start && previous.at <= window.end) return { serial, window, at: previous.at };
+    const at = window.start + this.#options.random() * (window.end - window.start);
+    if (previous && window.end < previous.at) {
+      const now = this.#options.clock.now();
+      this.#log.warn(at <= now ? "the CA moved the renewal window into the past; renewing now" : "the CA moved the renewal window earlier", {
+        source: window.source,
+        start: new Date(window.start).toISOString(),
+        end: new Date(window.end).toISOString(),
+        explanation: window.explanationUrl,
+      });
+    }
+    return { serial, window, at };
   }
 
-  #schedule(at: number): void {
+  /** Plans the renewal of the certificate in service and schedules it. */
+  async #replan(bundle: CertificateBundle): Promise<void> {
+    const plan = await this.#planFor(bundle);
+    if (bundle.info.serialNumber !== this.#current?.info.serialNumber) return; // another certificate came in meanwhile: its own plan wins
+    this.#plan = plan;
+    this.#schedule(plan.at, plan.window.recheckAt);
+  }
+
+  #windowStatus(): CertificateStatus["renewalWindow"] {
+    const plan = this.#plan;
+    if (!plan || plan.serial !== this.#current?.info.serialNumber) return undefined;
+    const { start, end, source, explanationUrl } = plan.window;
+    return { start: new Date(start).toISOString(), end: new Date(end).toISOString(), source, ...(explanationUrl ? { explanationUrl } : {}) };
+  }
+
+  /** Wakes at `at` to renew, earlier to poll storage, and at `recheckAt` to ask the policy again. */
+  #schedule(at: number, recheckAt?: number): void {
     if (this.#stopped) return;
     at = Math.round(at);
     this.#cancelTimer?.();
+    const now = this.#options.clock.now();
     // Wake at the renewal time, but also now and then to adopt a certificate another process stored.
     const poll = this.#options.storagePollMs ?? 10 * 60_000;
-    const delay = Math.max(0, Math.min(at - this.#options.clock.now(), poll, MAX_TIMER_MS));
+    const recheck = recheckAt === undefined ? Infinity : recheckAt - now;
+    const delay = Math.max(0, Math.min(at - now, poll, recheck, MAX_TIMER_MS));
     this.#nextRenewalAt = new Date(at);
-    this.#cancelTimer = this.#options.clock.after(delay, () => void this.#wake(at));
+    this.#cancelTimer = this.#options.clock.after(delay, () => void this.#wake(at, recheckAt));
   }
 
-  async #wake(renewAt: number): Promise<void> {
+  async #wake(renewAt: number, recheckAt: number | undefined): Promise<void> {
     if (this.#stopped) return;
-    if (renewAt - this.#options.clock.now() > EARLY_WAKE_MS) {
+    const now = this.#options.clock.now();
+    if (renewAt - now > EARLY_WAKE_MS) {
       // A poll: has another process renewed meanwhile?
       await this.reload("poll").catch((error) => this.#log.warn("could not read certificate storage", { error }));
-      if (this.#nextRenewalAt?.getTime() === renewAt) this.#schedule(renewAt);
+      if (this.#nextRenewalAt?.getTime() !== renewAt) return; // reload swapped and rescheduled
+      const current = this.#current;
+      // A re-check: has the CA moved the window?
+      if (current && recheckAt !== undefined && recheckAt - now <= EARLY_WAKE_MS) await this.#replan(current);
+      else this.#schedule(renewAt, recheckAt);
       return;
     }
     try {
       const issued = await this.#options.issuer.issue({
         current: () => this.#current,
-        isDue: async (bundle) => (await this.#renewAt(bundle)) <= this.#options.clock.now(),
+        isDue: async (bundle) => (await this.#planFor(bundle)).at <= this.#options.clock.now(),
       });
       if (issued.from === "order" && issued.renewal) this.#renewals++;
       if (issued.bundle.info.serialNumber !== this.#current?.info.serialNumber) await this.#install(issued.bundle, issued.from);
       this.#consecutiveFailures = 0;
       this.#lastError = undefined;
-      this.#schedule(await this.#renewAt(issued.bundle));
+      await this.#replan(issued.bundle);
     } catch (error) {
       this.#failed(error);
     }
@@ -179,7 +235,15 @@ export class CertificateMaintainer {
     const problem = error instanceof AcmeError ? error.problem : undefined;
     this.#lastError = (error as Error).message;
     const delay = this.#retryDelay(problem?.retryAfterMs);
-    this.#log.error(this.#current ? "certificate renewal failed; still serving the current certificate" : "could not get a certificate; will retry", {
+    const expiresInMs = this.#current ? this.#current.info.notAfter.getTime() - this.#options.clock.now() : undefined;
+    const urgent = expiresInMs !== undefined && expiresInMs < this.#urgentMs(this.#current!);
+    const message = urgent
+      ? "URGENT: certificate renewal failed and the certificate expires soon; still serving it"
+      : this.#current
+        ? "certificate renewal failed; still serving the current certificate"
+        : "could not get a certificate; will retry";
+    this.#log.error(message, {
+      ...(urgent ? { urgent: true, expiresInSeconds: Math.round(expiresInMs! / 1000) } : {}),
       reason: this.#lastError,
       problem: problem?.type,
       status: problem?.status,
@@ -187,6 +251,11 @@ export class CertificateMaintainer {
       hint: this.#current ? undefined : operatorHint(error),
     });
     this.#schedule(this.#options.clock.now() + delay);
+  }
+
+  /** How close to expiry a failure is urgent: the last day, or the last sixth of a shorter lifetime. */
+  #urgentMs({ info }: CertificateBundle): number {
+    return Math.min(URGENT_MS, (info.notAfter.getTime() - info.notBefore.getTime()) / 6);
   }
 
   /** Capped exponential backoff with jitter; the CA's `Retry-After` is a floor. */

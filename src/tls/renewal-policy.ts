@@ -5,10 +5,10 @@ import type { CertificateBundle, CertificateInfo } from "./certificate.ts";
  * (maintain.ts) renews at a random moment inside it, so replicas and whole
  * fleets do not all renew at once.
  *
- * This is the seam for ACME Renewal Information (ARI, RFC 9773): a policy
- * that asks the CA for its suggested window (and falls back to the lifetime
- * ratio when the CA has none) replaces `lifetimeRatio` without touching the
- * loop. That is also why `window` may be asynchronous.
+ * Two policies: `lifetimeRatio` (a share of the lifetime) and, where the CA
+ * offers ACME Renewal Information, `ariPolicy` (ari.ts: the CA's suggested
+ * window, RFC 9773, falling back to the lifetime ratio). That is why
+ * `window` may be asynchronous, and why a window says when to ask again.
  */
 export interface RenewalPolicy {
   /**
@@ -26,6 +26,12 @@ export interface RenewalWindow {
   start: number;
   /** Epoch ms: renewing after this is late (`end >= start`). */
   end: number;
+  /** Who chose it: the CA (`ari`) or a share of the lifetime (`lifetime`). */
+  source: "ari" | "lifetime";
+  /** Epoch ms: when the window may have changed and should be asked for again (ARI's Retry-After); none: it never changes. */
+  recheckAt?: number;
+  /** A page where the CA explains the window (ARI's explanationURL), for the operator. */
+  explanationUrl?: string;
 }
 
 /**
@@ -40,7 +46,7 @@ export function lifetimeRatio(ratio: number): RenewalPolicy {
     window({ info }) {
       const start = renewalDue(info, ratio).getTime();
       const lifetime = info.notAfter.getTime() - info.notBefore.getTime();
-      return { start, end: start + Math.min(3_600_000, lifetime * 0.05) };
+      return { start, end: start + Math.min(3_600_000, lifetime * 0.05), source: "lifetime" };
     },
   };
 }

@@ -16,7 +16,8 @@ export interface PresentedChallenge {
  * Proves control of an identifier to the CA in one way (one challenge
  * type), in the manner of certmagic's and acmez's solvers. The order
  * (acme-order.ts) takes a list of them and uses the first whose type the CA
- * offers: HTTP-01 today; DNS-01 (RFC 2136, a hook command) can join the list.
+ * offers: HTTP-01 here, DNS-01 in dns/dns01-solver.ts (through RFC 2136 or
+ * a hook command); challenges.ts picks them from the settings.
  */
 export interface ChallengeSolver {
   /** The ACME challenge type it answers, such as `http-01`. */

@@ -103,7 +103,8 @@ describe("TLS settings", () => {
   });
 
   test.each([
-    [{ MCP_DOMAINS: "*.example.com" }, "MCP_DOMAINS: must be a comma-separated list of domain names"],
+    [{ MCP_DOMAINS: "*.example.com" }, "MCP_DOMAINS: the first name is the server's own name and must not be a wildcard"],
+    [{ MCP_DOMAINS: "a.*.example.com" }, "MCP_DOMAINS: must be a comma-separated list of domain names"],
     [{ MCP_DOMAINS: "localhost" }, "MCP_DOMAINS: must be a comma-separated list of domain names"],
     [{ MCP_ACME_DIRECTORY: "http://ca.example/dir" }, "MCP_ACME_DIRECTORY: must be production, staging or an https directory URL"],
     [{ MCP_ACME_EMAIL: "nobody" }, "MCP_ACME_EMAIL: must be an email address"],
@@ -117,5 +118,60 @@ describe("TLS settings", () => {
 
   test("a bad secret is never echoed back", () => {
     expect(() => parseCommand([], { MCP_ACME_EAB_KID: "kid", MCP_ACME_EAB_HMAC_KEY: "s3cr3t value!" })).toThrow(/^MCP_ACME_EAB_HMAC_KEY: must be base64url$/);
+  });
+});
+
+describe("challenge settings", () => {
+  const secret = Buffer.alloc(32, 7).toString("base64");
+
+  test("DNS-01 over RFC 2136: server with a default port, a TSIG key in nsupdate -y's form, wildcards allowed", () => {
+    const config = serve([], {
+      MCP_DOMAINS: "docs.example.com,*.docs.example.com",
+      MCP_ACME_CHALLENGE: "DNS-01",
+      MCP_DNS_SERVER: "ns1.example.com",
+      MCP_DNS_TSIG_KEY: `hmac-sha512:MCP-Key.:${secret}`,
+      MCP_DNS_NAMESERVERS: "192.0.2.1, [2001:db8::1]:5353",
+    });
+    expect(config.domains).toEqual(["docs.example.com", "*.docs.example.com"]);
+    expect(config.acmeChallenge).toBe("dns-01");
+    expect(config.dnsServer).toEqual({ host: "ns1.example.com", port: 53 });
+    expect(config.dnsTsigKey).toEqual({ name: "mcp-key", algorithm: "hmac-sha512", secret: Buffer.alloc(32, 7) });
+    expect(config.dnsNameservers).toEqual([{ host: "192.0.2.1", port: 53 }, { host: "2001:db8::1", port: 5353 }]);
+    expect(config.dnsPropagationTimeout).toBe(120_000);
+    // The algorithm defaults to hmac-sha256.
+    expect(serve([], { MCP_DOMAINS: "docs.example.com", MCP_ACME_CHALLENGE: "dns-01", MCP_DNS_SERVER: "127.0.0.1:5300", MCP_DNS_TSIG_KEY: `k:${secret}` }).dnsTsigKey).toMatchObject({ name: "k", algorithm: "hmac-sha256" });
+  });
+
+  test("an IP address is a name like any other with HTTP-01", () => {
+    expect(serve([], { MCP_DOMAINS: "192.0.2.7,[2001:DB8::7]" }).domains).toEqual(["192.0.2.7", "2001:db8::7"]);
+  });
+
+  test.each([
+    [{ MCP_DOMAINS: "docs.example.com,*.docs.example.com" }, "MCP_DOMAINS: *.docs.example.com is a wildcard, which only DNS-01 can validate: set MCP_ACME_CHALLENGE=dns-01"],
+    [{ MCP_DOMAINS: "192.0.2.7", MCP_ACME_CHALLENGE: "dns-01", MCP_DNS_HOOK: "/bin/true" }, "MCP_DOMAINS: 192.0.2.7 is an IP address, which the CA validates over HTTP-01 only"],
+    [{ MCP_DOMAINS: "docs.example.com", MCP_ACME_CHALLENGE: "dns-01" }, "MCP_ACME_CHALLENGE: dns-01 needs MCP_DNS_SERVER (RFC 2136 dynamic update) or MCP_DNS_HOOK (a command)"],
+    [{ MCP_DOMAINS: "docs.example.com", MCP_ACME_CHALLENGE: "dns-01", MCP_DNS_SERVER: "ns1.example.com", MCP_DNS_HOOK: "/bin/true" }, "MCP_DNS_HOOK: set either MCP_DNS_SERVER (RFC 2136) or MCP_DNS_HOOK, not both"],
+    [{ MCP_DOMAINS: "docs.example.com", MCP_ACME_CHALLENGE: "dns-01", MCP_DNS_HOOK: "/bin/true", MCP_DNS_TSIG_KEY: `k:${secret}` }, "MCP_DNS_TSIG_KEY: needs MCP_DNS_SERVER"],
+    [{ MCP_DOMAINS: "docs.example.com", MCP_DNS_SERVER: "ns1.example.com" }, "MCP_ACME_CHALLENGE: is http-01, so MCP_DNS_SERVER has no effect"],
+    [{ MCP_ACME_CHALLENGE: "tls-alpn-01" }, "MCP_ACME_CHALLENGE: must be http-01 or dns-01"],
+    [{ MCP_DNS_SERVER: "ns1.example.com:99999" }, "MCP_DNS_SERVER: must be host or host:port"],
+    [{ MCP_DNS_NAMESERVERS: "ns1.example.com,bad host" }, "MCP_DNS_NAMESERVERS: must be a comma-separated list of host or host:port"],
+    [{ MCP_DNS_PROPAGATION_TIMEOUT: "10ms" }, "MCP_DNS_PROPAGATION_TIMEOUT: must be at least 1s"],
+    [{ MCP_DNS_ZONE: "not a zone" }, "MCP_DNS_ZONE: must be a zone name"],
+  ])("%p is one clear line", (env, message) => {
+    expect(() => parseCommand([], env)).toThrow(message);
+  });
+
+  test("a bad TSIG key is refused without echoing the secret", () => {
+    for (const value of [`hmac-md5:k:${secret}`, "k:not base64!", "k:c2hvcnQ=", `a:b:c:${secret}`]) {
+      let message = "";
+      try {
+        parseCommand([], { MCP_DNS_TSIG_KEY: value });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toStartWith("MCP_DNS_TSIG_KEY: must be [algorithm:]name:base64secret");
+      expect(message).not.toContain(value.split(":").pop()!);
+    }
   });
 });

@@ -69,6 +69,18 @@ export interface ProxiedRequest {
   status: number;
   /** Whether the proxy answered it with an injected fault. */
   faulted: boolean;
+  /** A POST's JWS payload, decoded (`undefined` for POST-as-GET and GETs): what the client asked for. */
+  payload?: unknown;
+}
+
+/** Ways to make the proxy a CA with more features than its upstream (the ARI shim, ari-shim.ts). */
+export interface ProxyExtension {
+  /** Changes the directory object the client sees (URLs already point at the proxy). */
+  directory?(directory: Record<string, unknown>, origin: string): Record<string, unknown>;
+  /** Answers a request itself instead of forwarding it, when it returns a response. */
+  route?(request: Request, url: URL): Response | undefined | Promise<Response | undefined>;
+  /** Sees every forwarded answer (after rewriting), e.g. to read the certificates issued. */
+  observe?(request: ProxiedRequest, body: string): void;
 }
 
 export interface AcmeProxyOptions {
@@ -78,6 +90,7 @@ export interface AcmeProxyOptions {
   upstreamCa: string;
   /** The proxy's own TLS certificate and key (PEM), valid for 127.0.0.1. */
   tls: { cert: string; key: string };
+  extension?: ProxyExtension;
 }
 
 export interface AcmeProxy {
@@ -158,6 +171,8 @@ export async function startAcmeProxy(options: AcmeProxyOptions): Promise<AcmePro
 
   const handle = async (request: Request): Promise<Response> => {
     const url = new URL(request.url);
+    const own = await options.extension?.route?.(request, url);
+    if (own) return own;
     const entry: ProxiedRequest = {
       at: performance.now(),
       method: request.method,
@@ -183,6 +198,7 @@ export async function startAcmeProxy(options: AcmeProxyOptions): Promise<AcmePro
     headers.set("Host", url.host);
     headers.delete("accept-encoding");
     const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
+    entry.payload = body ? jwsPayload(body) : undefined;
     let answer: Response;
     try {
       answer = await fetch(`${upstreamOrigin}${url.pathname}${url.search}`, {
@@ -213,7 +229,11 @@ export async function startAcmeProxy(options: AcmeProxyOptions): Promise<AcmePro
         // Not JSON after all: forwarded as is.
       }
       out = rewrite(text);
+      if (entry.resource === "directory" && options.extension?.directory) {
+        out = JSON.stringify(options.extension.directory(JSON.parse(out as string) as Record<string, unknown>, origin));
+      }
     }
+    if (request.method !== "HEAD") options.extension?.observe?.(entry, typeof out === "string" ? out : new TextDecoder().decode(bytes));
     entry.status = answer.status;
     return new Response(out, { status: answer.status, headers: responseHeaders });
   };
@@ -259,4 +279,14 @@ export async function startAcmeProxy(options: AcmeProxyOptions): Promise<AcmePro
     stop,
     [Symbol.asyncDispose]: stop,
   };
+}
+
+/** The payload of a flattened JWS request body (RFC 8555 §6.2), decoded; `undefined` when empty or not JSON. */
+function jwsPayload(body: ArrayBuffer): unknown {
+  try {
+    const jws = JSON.parse(new TextDecoder().decode(body)) as { payload?: string };
+    return jws.payload ? JSON.parse(Buffer.from(jws.payload, "base64url").toString("utf8")) : undefined;
+  } catch {
+    return undefined;
+  }
 }

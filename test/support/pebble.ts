@@ -65,6 +65,12 @@ export interface PebbleOptions {
   ipv6?: boolean;
   /** How long to wait for Pebble's directory to answer after each (re)start, in ms (default 15 000). */
   startTimeoutMs?: number;
+  /**
+   * `host:port` of the DNS server Pebble's VA asks (for DNS-01's TXT records
+   * and every name it resolves) instead of challtestsrv: a real BIND
+   * (test/support/bind.ts) in the DNS-01 tests.
+   */
+  dnsServer?: string;
   /** Require external account binding, with these key ids and their base64url HMAC keys. */
   externalAccounts?: Record<string, string>;
 }
@@ -365,7 +371,7 @@ async function launch(options: PebbleOptions, dir: string, listener: ListenerTls
   };
 
   const startPebbleProcess = async (): Promise<void> => {
-    const proc = spawnLogged([findCommand("pebble") ?? "pebble", "-config", configPath, "-dnsserver", `${host}:${dnsPort}`], env, sink);
+    const proc = spawnLogged([findCommand("pebble") ?? "pebble", "-config", configPath, "-dnsserver", options.dnsServer ?? `${host}:${dnsPort}`], env, sink);
     pebble = proc;
     await waitUntil(`pebble (${directoryUrl})`, proc.proc, async () => {
       const response = await fetch(directoryUrl, { tls: { ca: listener.caCertPem }, signal: AbortSignal.timeout(1_000) });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, readlinkSync, statSync, writeFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
+import { connect as tlsConnect, type PeerCertificate } from "node:tls";
 import { FileStorage } from "../../src/storage/file-storage.ts";
 import { ensureCommands } from "../support/debian.ts";
 import { ensurePebbleInstalled, freePort, startPebble, type Pebble } from "../support/pebble.ts";
@@ -10,6 +11,7 @@ import { connectHttps, loopbackFetch, peerCertificate } from "../support/tls-cli
 import { tempDir, toolJson } from "../support/server.ts";
 import { selfSigned } from "../support/self-signed.ts";
 import { parsePrometheus } from "../support/prometheus.ts";
+import { startAriShim } from "../support/ari-shim.ts";
 
 // Automatic HTTPS end to end: the real server as a process, Pebble (Let's
 // Encrypt's test CA) as the CA, the MCP SDK client and raw TLS handshakes as
@@ -260,30 +262,95 @@ describe("when the CA is down", () => {
   });
 });
 
+describe("a short certificate's last day", () => {
+  test("a CA outage while a short certificate runs out is logged as urgent, with the time left", async () => {
+    const port = await freePort();
+    // 30-second certificates stand in for 6-day ones: their last sixth is their "last day".
+    await using ca = await startPebble({ httpPort: port, certificateValidityPeriod: 30 });
+    const { server } = await startHttps(serverEnv(newDir(), ca, port, { MCP_RENEW_RATIO: "0.5" }));
+    try {
+      ca.kill();
+      const line = await server.waitFor(/urgent=true/, 60_000);
+      expect(line).toContain('level=error component=tls msg="URGENT: certificate renewal failed and the certificate expires soon; still serving it"');
+      expect(Number(/expiresInSeconds=(\d+)/.exec(line)![1])).toBeLessThanOrEqual(5);
+      // Before the last sixth, the same failure was an ordinary one.
+      expect(server.count(/msg="certificate renewal failed; still serving the current certificate"/)).toBeGreaterThan(0);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe("renewal", () => {
-  test("happens by itself; new connections get the new certificate; a keep-alive client that never retries sees no failure", async () => {
+  // 60-second certificates, renewed about every 6 to 9 seconds: either by
+  // the lifetime ratio (90% of the lifetime left, a window of 5%), or by the
+  // CA's own window from the ARI shim (5 to 7 seconds after issuance), so a
+  // 20-second load run spans at least two swaps either way.
+  test.each([
+    ["the lifetime ratio (no ARI)", false],
+    ["ARI windows from the shim", true],
+  ] as const)("with %s: happens by itself; new connections get the new certificate; a keep-alive client that never retries sees no failure", async (_, ari) => {
     await ensureCommands([["wrk", "wrk"]], "The hot-swap test");
     const port = await freePort();
-    // 20-second certificates, renewed once a quarter of the lifetime has
-    // passed: a renewal every ~5 s, so the load run below spans two swaps.
-    await using ca = await startPebble({ httpPort: port, certificateValidityPeriod: 20 });
-    const { server, port: httpsPort } = await startHttps(serverEnv(newDir(), ca, port, { MCP_RENEW_RATIO: "0.75" }));
+    await using ca = await startPebble({ httpPort: port, certificateValidityPeriod: 60 });
+    await using shim = ari ? await startAriShim(ca, { window: (c) => ({ start: c.notBefore + 5_000, end: c.notBefore + 7_000, retryAfter: 1 }) }) : undefined;
+    const { server, port: httpsPort } = await startHttps({
+      ...serverEnv(newDir(), ca, port, { MCP_RENEW_RATIO: "0.9" }),
+      ...(shim ? { MCP_ACME_DIRECTORY: shim.directoryUrl } : {}),
+    });
     try {
       const firstSerial = (await peerCertificate(DOMAIN, httpsPort)).serialNumber;
       // wrk keeps its connections alive and, unlike fetch, never retries a
       // request that failed on a closed connection: any drop is counted.
-      const wrk = Bun.spawn(["wrk", "-t1", "-c8", "-d12s", "--timeout", "5s", "-H", `Host: ${DOMAIN}`, `https://127.0.0.1:${httpsPort}/healthz`], { stdout: "pipe", stderr: "pipe" });
+      const wrk = Bun.spawn(["wrk", "-t1", "-c8", "-d20s", "--timeout", "5s", "-H", `Host: ${DOMAIN}`, `https://127.0.0.1:${httpsPort}/healthz`], { stdout: "pipe", stderr: "pipe" });
       const output = await new Response(wrk.stdout).text();
       await wrk.exited;
+      const lastSerial = (await peerCertificate(DOMAIN, httpsPort)).serialNumber;
+      const health = await (await loopbackFetch(DOMAIN, await ca.root())(`https://${DOMAIN}:${httpsPort}/healthz`)).json();
+      await server.stop();
       const swaps = server.count(/msg="certificate swapped in"/);
       expect(swaps).toBeGreaterThanOrEqual(2);
       const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0);
       expect(requests).toBeGreaterThan(100);
       expect(output).not.toContain("Socket errors");
       expect(output).not.toContain("Non-2xx");
-      const lastSerial = (await peerCertificate(DOMAIN, httpsPort)).serialNumber;
       expect(lastSerial).not.toBe(firstSerial);
-      expect(ca.ordersPlaced()).toBe(1 + swaps);
+      // Every order was a renewal swapped in, but for the first and one that may have been under way at the stop.
+      expect(ca.ordersPlaced() - swaps).toBeGreaterThanOrEqual(1);
+      expect(ca.ordersPlaced() - swaps).toBeLessThanOrEqual(2);
+      expect(health.certificate.renewalWindow?.source ?? "lifetime").toBe(ari ? "ari" : "lifetime");
+      if (shim) {
+        // Each renewal named the certificate it replaced: the last one issued before it.
+        const orders = shim.orders();
+        expect(orders[0]!.replaces).toBeUndefined();
+        for (const order of orders.slice(1)) expect(order.replaces).toBe(shim.issued.filter((c) => c.at < order.at).at(-1)!.certId);
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe("IP address certificates", () => {
+  test("an IP literal in MCP_DOMAINS is ordered as an ip identifier and served", async () => {
+    const certsDir = newDir();
+    const orders = pebble.ordersPlaced();
+    const { server, port } = await startHttps({ ...serverEnv(certsDir), MCP_DOMAINS: "127.0.0.1" });
+    try {
+      expect(pebble.ordersPlaced()).toBe(orders + 1);
+      // No SNI: TLS carries no IP address as a server name.
+      const certificate = await new Promise<PeerCertificate>((resolve, reject) => {
+        const socket = tlsConnect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => {
+          resolve(socket.getPeerCertificate());
+          socket.end();
+        });
+        socket.once("error", reject);
+      });
+      expect(certificate.subjectaltname).toBe("IP Address:127.0.0.1");
+      // A client that verifies checks the address against the certificate.
+      const response = await fetch(`https://127.0.0.1:${port}/healthz`, { tls: { ca: [await pebble.root()] } } as RequestInit);
+      expect(response.status).toBe(200);
+      expect((await response.json()).certificate.names).toEqual(["127.0.0.1"]);
     } finally {
       await server.stop();
     }

@@ -64,7 +64,7 @@ function setup(given: Setup = {}) {
       },
     },
     issuer,
-    policy: { window: given.window ?? (({ info }) => ({ start: info.notBefore.getTime() + 60 * DAY, end: info.notBefore.getTime() + 61 * DAY })) },
+    policy: { window: given.window ?? (({ info }) => ({ start: info.notBefore.getTime() + 60 * DAY, end: info.notBefore.getTime() + 61 * DAY, source: "lifetime" as const })) },
     clock,
     random: given.random ?? (() => 0),
     logger: createLogger("debug", (line) => lines.push(line)),
@@ -169,7 +169,7 @@ describe("schedule", () => {
 
   test("a renewal months away is waited for in steps no timer exceeds", async () => {
     const now = START;
-    const t = setup({ stored: fakeCertificate("long", now, now + 400 * DAY), window: () => ({ start: now + 200 * DAY, end: now + 200 * DAY }) });
+    const t = setup({ stored: fakeCertificate("long", now, now + 400 * DAY), window: () => ({ start: now + 200 * DAY, end: now + 200 * DAY, source: "lifetime" }) });
     await t.maintainer.start();
     expect(t.clock.pending).toEqual([now + 2 ** 31 - 1]);
     await t.clock.advance(2 ** 31 - 1);
@@ -242,7 +242,7 @@ describe("backoff", () => {
         if (n === 1 || n === 3) throw new Error("storage is full (test)");
         return fresh();
       },
-      window: ({ info }) => ({ start: info.notBefore.getTime() + 10_000, end: info.notBefore.getTime() + 10_000 }),
+      window: ({ info }) => ({ start: info.notBefore.getTime() + 10_000, end: info.notBefore.getTime() + 10_000, source: "lifetime" }),
       random: () => 0,
     });
     await t.maintainer.start();

@@ -6,6 +6,13 @@
  *
  * Both start from nothing (no account, no certificate): a new certificate
  * store for the product every time, a new account key for the script.
+ *
+ * Beside it, the product's DNS-01 issuance (RFC 2136 with TSIG to a real
+ * BIND on loopback, against a second Pebble whose VA resolves through that
+ * BIND), reported against the product's own HTTP-01 issuance: what the
+ * update, the wait for the record at the authoritative server and the TXT
+ * validation cost compared with a port-80 challenge. No target: it is the
+ * price of a closed port 80, not something to beat.
  * The probe retries every 10 ms here: issuance takes a second or so, and a
  * tighter loop would only take CPU from the issuing process and Pebble.
  */
@@ -15,6 +22,7 @@ import type { Item, Options } from "../lib/item.ts";
 import { reps } from "../lib/item.ts";
 import { endpoint, probeUntilReady } from "../lib/mcp.ts";
 import { ratioRow } from "../lib/report.ts";
+import { startBind } from "../../../test/support/bind.ts";
 import { DOMAIN, freePorts, newDir, say, spawnChild, type Child } from "../lib/runtime.ts";
 import { sample } from "../lib/stats.ts";
 
@@ -28,15 +36,36 @@ export const issuance: Item = {
     const [acmePort] = (await freePorts(1)) as [number];
     const ca = await pebble({ httpPort: acmePort, noSleep: true, authzReuse: 0 });
     const root = await ca.root();
+    say("starting BIND for DNS-01");
+    const bind = await startBind();
+    const [unusedHttpPort] = (await freePorts(1)) as [number];
+    const dnsCa = await pebble({ httpPort: unusedHttpPort, noSleep: true, authzReuse: 0, dnsServer: bind.address });
+    const dnsRoot = await dnsCa.root();
 
-    const contenders: { name: string; start: (port: number) => Child }[] = [
+    const contenders: { name: string; root: string; start: (port: number) => Child }[] = [
       {
         name: "product",
+        root,
         start: (port) =>
           startProduct(product.path, { tls: { certsDir: newDir("certs-issue"), directoryUrl: ca.directoryUrl, caCertPath: ca.caCertPath } }, port, acmePort).child,
       },
       {
+        name: "product-dns01",
+        root: dnsRoot,
+        start: (port) =>
+          startProduct(
+            product.path,
+            {
+              tls: { certsDir: newDir("certs-issue-dns"), directoryUrl: dnsCa.directoryUrl, caCertPath: dnsCa.caCertPath },
+              env: { MCP_ACME_CHALLENGE: "dns-01", MCP_DNS_SERVER: bind.address, MCP_DNS_TSIG_KEY: bind.keys.sha256.setting, MCP_DNS_NAMESERVERS: bind.address },
+            },
+            port,
+            unusedHttpPort,
+          ).child,
+      },
+      {
         name: "acme-client",
+        root,
         start: (port) =>
           spawnChild(
             [script.path],
@@ -51,7 +80,7 @@ export const issuance: Item = {
       const started = performance.now();
       const child = contender.start(port);
       try {
-        const ready = await probeUntilReady(endpoint("https", port, root), "initialize", started + 60_000, 10, () => child.proc.exitCode === null);
+        const ready = await probeUntilReady(endpoint("https", port, contender.root), "initialize", started + 60_000, 10, () => child.proc.exitCode === null);
         return ready - started;
       } catch (error) {
         throw new Error(`${contender.name}: ${(error as Error).message}\n--- log ---\n${child.log().slice(-3000)}`);
@@ -61,7 +90,7 @@ export const issuance: Item = {
     };
 
     const count = reps(options, 7, 2);
-    say(`item 3: ${count} issuances by each of product, acme-client script`);
+    say(`item 3: ${count} issuances by each of product (HTTP-01), product (DNS-01), acme-client script`);
     for (const contender of contenders) await once(contender); // warm-up, not counted
     const times = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
     for (let i = 0; i < count; i++) {
@@ -70,8 +99,8 @@ export const issuance: Item = {
         times.get(contender.name)!.push(await once(contender));
       }
     }
-    const issued = ca.certificatesIssued();
-    await ca.stop();
+    const issued = ca.certificatesIssued() + dnsCa.certificatesIssued();
+    await Promise.all([ca.stop(), dnsCa.stop(), bind.stop()]);
     return {
       rows: [
         ratioRow(
@@ -80,6 +109,14 @@ export const issuance: Item = {
           sample(times.get("product")!, "ms"),
           sample(times.get("acme-client")!, "ms"),
           { op: "<=", value: 1.2 },
+        ),
+        ratioRow(
+          "issuance.dns01",
+          "3 issuance with DNS-01 (RFC 2136 + TSIG to BIND, wait at the authoritative server), vs the product's HTTP-01",
+          sample(times.get("product-dns01")!, "ms"),
+          sample(times.get("product")!, "ms"),
+          undefined,
+          { note: "informational: the cost of a closed port 80" },
         ),
       ],
       details: { issuances: count, certificatesIssued: issued, times: Object.fromEntries(times) },
