@@ -60,6 +60,7 @@ export class DocSet {
   #failures = 0;
   #settled = false;
   #refreshing: Promise<boolean> | undefined;
+  #closed = false;
   /** Waiters for the first index or the first failure; each says whether it is done (and then resolved). */
   #readyWaiters: (() => boolean)[] = [];
   readonly #replacedListeners = new Set<() => void>();
@@ -175,7 +176,15 @@ export class DocSet {
         this.#log.debug("documentation unchanged", { source: this.options.source.description });
         return false;
       }
-      const index = SearchIndex.build(result.pages);
+      // A refresh builds gradually: a large set takes seconds to index, and
+      // searches keep being answered from the current index meanwhile. The
+      // first index is built at once: there is nothing to answer from yet.
+      const index = this.#snapshot ? await SearchIndex.buildGradually(result.pages) : SearchIndex.build(result.pages);
+      if (this.#closed) {
+        // Closed while the index was being built: nothing serves it.
+        index.close();
+        return false;
+      }
       const previous = this.#snapshot;
       this.#snapshot = {
         pages: result.pages,
@@ -266,6 +275,7 @@ export class DocSet {
   }
 
   close(): void {
+    this.#closed = true;
     this.stopRefreshing();
     this.#snapshot?.index.close();
     this.#snapshot = undefined;

@@ -8,6 +8,7 @@
 import { Database } from "bun:sqlite";
 import type { Page } from "../docs/page.ts";
 import { splitSections } from "../docs/sections.ts";
+import { runAtOnce, runGradually, type Steps } from "./gradual.ts";
 import { identifierWords } from "./identifiers.ts";
 import { excerpt, markdownToText } from "./plaintext.ts";
 import { type Postings, PostingsBuilder, type TermPostings } from "./postings.ts";
@@ -149,21 +150,36 @@ export class SearchIndex {
 
   /** Indexes the pages (split with {@link splitSections}) into a fresh in-memory database. */
   static build(pages: readonly Page[], options: BuildOptions = {}): SearchIndex {
+    return runAtOnce(SearchIndex.#steps(pages, options));
+  }
+
+  /**
+   * {@link build}, a few milliseconds at a time (gradual.ts): a server
+   * refreshing a large set keeps answering from its current index
+   * meanwhile. Slower in all by a little, and by nothing for a small set.
+   */
+  static buildGradually(pages: readonly Page[], options: BuildOptions = {}): Promise<SearchIndex> {
+    return runGradually(SearchIndex.#steps(pages, options));
+  }
+
+  static *#steps(pages: readonly Page[], options: BuildOptions): Steps<SearchIndex> {
     const db = new Database(":memory:");
-    // The FTS5 tables keep no copy of their text (content=''): only snippets
-    // read text back, and they read it from the section rows, where a lookup
-    // costs nothing (a query by rowid cost 3 µs, a tenth of a search).
-    db.run(`CREATE VIRTUAL TABLE sections USING fts5(heading, body, identifiers, content='', ${TOKENIZE})`);
-    db.run(`CREATE VIRTUAL TABLE titles USING fts5(title, content='', ${TOKENIZE})`);
-    const insertSection = db.prepare<void, [number, string, string, string]>(
-      `INSERT INTO sections (rowid, heading, body, identifiers) VALUES (?1, ?2, ?3, ?4)`,
-    );
-    const insertTitle = db.prepare<void, [number, string]>(`INSERT INTO titles (rowid, title) VALUES (?1, ?2)`);
-    const pageRows: PageRow[] = [];
-    const sectionRows: SectionRow[] = [];
-    const sectionPostings = new PostingsBuilder([COLUMN_WEIGHTS.heading, COLUMN_WEIGHTS.body, COLUMN_WEIGHTS.identifiers]);
-    const titlePostings = new PostingsBuilder([1]);
-    db.transaction(() => {
+    try {
+      // The FTS5 tables keep no copy of their text (content=''): only snippets
+      // read text back, and they read it from the section rows, where a lookup
+      // costs nothing (a query by rowid cost 3 µs, a tenth of a search).
+      db.run(`CREATE VIRTUAL TABLE sections USING fts5(heading, body, identifiers, content='', ${TOKENIZE})`);
+      db.run(`CREATE VIRTUAL TABLE titles USING fts5(title, content='', ${TOKENIZE})`);
+      const insertSection = db.prepare<void, [number, string, string, string]>(
+        `INSERT INTO sections (rowid, heading, body, identifiers) VALUES (?1, ?2, ?3, ?4)`,
+      );
+      const insertTitle = db.prepare<void, [number, string]>(`INSERT INTO titles (rowid, title) VALUES (?1, ?2)`);
+      const pageRows: PageRow[] = [];
+      const sectionRows: SectionRow[] = [];
+      const sectionPostings = new PostingsBuilder([COLUMN_WEIGHTS.heading, COLUMN_WEIGHTS.body, COLUMN_WEIGHTS.identifiers]);
+      const titlePostings = new PostingsBuilder([1]);
+      // One transaction (nothing else uses this database until it is built), open across pauses.
+      db.run("BEGIN");
       for (const page of pages) {
         const lead = sectionRows.length + 1;
         const pageIndex = pageRows.push({ id: page.id, title: page.title, url: page.url, lead }) - 1;
@@ -183,15 +199,21 @@ export class SearchIndex {
           insertSection.run(rowid, ...columns);
           sectionPostings.add(rowid, columns);
         }
+        yield;
       }
-    })();
-    insertSection.finalize();
-    insertTitle.finalize();
-    const stems = new Stems(db, TOKENIZE);
-    const tokenize = (words: readonly string[]) => stems.uncached(words);
-    const postings = { sections: sectionPostings.build(tokenize), titles: titlePostings.build(tokenize, -1), stems };
-    const cacheSize = Math.max(0, Math.floor(options.termCacheSize ?? TERM_CACHE_SIZE));
-    return new SearchIndex(db, pageRows, sectionRows, { ...DEFAULT_WEIGHTS, ...options.weights }, postings, cacheSize);
+      db.run("COMMIT");
+      insertSection.finalize();
+      insertTitle.finalize();
+      const stems = new Stems(db, TOKENIZE);
+      const tokenize = (words: readonly string[]) => stems.uncached(words);
+      const sections = yield* sectionPostings.steps(tokenize);
+      const titles = yield* titlePostings.steps(tokenize, -1);
+      const cacheSize = Math.max(0, Math.floor(options.termCacheSize ?? TERM_CACHE_SIZE));
+      return new SearchIndex(db, pageRows, sectionRows, { ...DEFAULT_WEIGHTS, ...options.weights }, { sections, titles, stems }, cacheSize);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
   }
 
   /**

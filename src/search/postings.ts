@@ -1,3 +1,5 @@
+import { runAtOnce, type Steps } from "./gradual.ts";
+
 /**
  * The rows one term matches, with their BM25 scores (made positive, higher
  * is better).
@@ -25,6 +27,9 @@ export const MAX_POSTINGS = 25_000;
  * of each (none, one, or several terms). See stems.ts.
  */
 export type Tokenize = (words: readonly string[]) => (readonly string[])[];
+
+/** Chunks, tokens or terms handled between two points where the build may pause (a power of two). */
+const STEP = 4096;
 
 /** 32-bit FNV-1a, over UTF-16 code units. */
 const FNV_OFFSET = 0x811c9dc5 | 0;
@@ -191,9 +196,18 @@ export class PostingsBuilder {
    * @param shift added to every rowid in the postings (titles are stored as page index + 1, ranked by page index).
    */
   build(tokenize: Tokenize, shift = 0): Postings {
+    return runAtOnce(this.steps(tokenize, shift));
+  }
+
+  /** {@link build}, as steps that may be paused (gradual.ts). */
+  *steps(tokenize: Tokenize, shift = 0): Steps<Postings> {
     // Terms of every chunk, as term ids: chunk c has chunkTerms[chunkStart[c] … chunkStart[c + 1]).
     const chunkCount = this.#chunks.length;
-    const chunkTermLists = tokenize(this.#chunks);
+    const chunkTermLists: (readonly string[])[] = [];
+    for (let from = 0; from < chunkCount; from += STEP) {
+      chunkTermLists.push(...tokenize(this.#chunks.slice(from, from + STEP)));
+      yield;
+    }
     const slots = new Map<string, number>();
     const termNames: string[] = [];
     const chunkStart = new Int32Array(chunkCount + 1);
@@ -202,6 +216,7 @@ export class PostingsBuilder {
     const chunkTerms = new Int32Array(listed);
     listed = 0;
     for (let c = 0; c < chunkCount; c++) {
+      if ((c & (STEP - 1)) === 0) yield;
       chunkStart[c] = listed;
       for (const term of chunkTermLists[c]!) {
         let slot = slots.get(term);
@@ -223,6 +238,7 @@ export class PostingsBuilder {
     const termStart = new Int32Array(terms + 1);
     let totalTerms = 0;
     for (let t = 0; t < tokens; t++) {
+      if ((t & (STEP * 16 - 1)) === 0) yield;
       const c = tokenChunks[t]!;
       const n = chunkStart[c + 1]! - chunkStart[c]!;
       docLength[tokenPlaces[t]! >> 2]! += n;
@@ -233,6 +249,7 @@ export class PostingsBuilder {
     const fill = termStart.slice(0, terms);
     const places = new Int32Array(totalTerms);
     for (let t = 0; t < tokens; t++) {
+      if ((t & (STEP * 16 - 1)) === 0) yield;
       const c = tokenChunks[t]!;
       for (let j = chunkStart[c]!; j < chunkStart[c + 1]!; j++) places[fill[chunkTerms[j]!]!++] = tokenPlaces[t]!;
     }
@@ -248,7 +265,14 @@ export class PostingsBuilder {
     const counts = new Int32Array(terms);
     let kept = 0;
     let longest = 0;
+    // A pause every STEP × 16 token places, not every so many terms: one
+    // common term has as many places as thousands of rare ones.
+    let work = 0;
     for (let s = 0; s < terms; s++) {
+      if ((work += termStart[s + 1]! - termStart[s]!) > STEP * 16) {
+        work = 0;
+        yield;
+      }
       let n = 0;
       let last = -1;
       for (let i = termStart[s]!; i < termStart[s + 1]!; i++) {
@@ -266,6 +290,10 @@ export class PostingsBuilder {
     const listScores = new Float32Array(longest);
     let at = 0;
     for (let s = 0; s < terms; s++) {
+      if ((work += termStart[s + 1]! - termStart[s]!) > STEP * 16) {
+        work = 0;
+        yield;
+      }
       starts[s] = at;
       let n = 0;
       for (let i = termStart[s]!; i < termStart[s + 1]!; i++) {

@@ -8,11 +8,13 @@ import { HugoFileSource } from "../../src/docs/hugo-file-source.ts";
 import { RemoteSource } from "../../src/docs/remote-source.ts";
 import { EmbeddedSource } from "../../src/docs/embedded-source.ts";
 import { Library } from "../../src/docs/library.ts";
+import type { Page } from "../../src/docs/page.ts";
+import type { DocsSource } from "../../src/docs/source.ts";
 import { idFromPath, idFromPermalink, isValidId } from "../../src/docs/ids.ts";
 import { parseFrontMatter } from "../../src/docs/markdown.ts";
 import { createLogger } from "../../src/log/index.ts";
 import { tempDir } from "../support/server.ts";
-import { corpusPath } from "../support/corpora.ts";
+import { corpusPath, loadCorpus } from "../support/corpora.ts";
 
 const dirs: { remove: () => void }[] = [];
 const temp = () => {
@@ -167,6 +169,33 @@ describe("remote Hugo index", () => {
     expect(library.status().lastRefreshError).toContain(reason);
     expect(lines.at(-1)).toContain("keeping the last good index");
     expect(lines.at(-1)).toContain(reason);
+    library.close();
+  });
+
+  test("a refresh keeps answering searches from the index in service while the new one is built", async () => {
+    const hono = await loadCorpus("hono");
+    // The refreshed set: the same pages four times over, under other ids, so that its index takes a while.
+    const bigger = Array.from({ length: 4 }, (_, copy) => hono.map((page) => ({ ...page, id: `copy${copy}/${page.id}` }))).flat();
+    let next: Page[] = hono;
+    const source: DocsSource = { description: "test pages", defaultTitle: "Test", load: async () => ({ pages: next }) };
+    const library = new Library({ source, logger: createLogger("error", () => {}), refreshMs: 0 });
+    expect(await library.refresh()).toBe(true);
+    next = bigger;
+    const during: string[] = [];
+    let refreshing = true;
+    const searchMeanwhile = () => {
+      if (!refreshing) return;
+      during.push(library.search("bearer auth")[0]!.id);
+      setImmediate(searchMeanwhile);
+    };
+    const refreshed = library.refresh();
+    setImmediate(searchMeanwhile);
+    expect(await refreshed).toBe(true);
+    refreshing = false;
+    // Searches were answered while the new index was built, from the old one.
+    expect(during.length).toBeGreaterThan(1);
+    expect(during.every((id) => !id.startsWith("copy"))).toBe(true);
+    expect(library.search("bearer auth")[0]!.id).toStartWith("copy");
     library.close();
   });
 

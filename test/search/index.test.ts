@@ -265,3 +265,31 @@ describe("snippets and term matches", () => {
     }
   });
 });
+
+describe("buildGradually", () => {
+  test("builds the same index as build, giving the event loop turns on the way", async () => {
+    const pages = await loadCorpus("hono");
+    let turns = 0;
+    let counting = true;
+    const count = () => {
+      if (!counting) return;
+      turns++;
+      setImmediate(count);
+    };
+    setImmediate(count);
+    const gradual = await SearchIndex.buildGradually(pages);
+    counting = false;
+    const atOnce = SearchIndex.build(pages);
+    try {
+      // Indexing the Hono docs takes far longer than one slice: other work ran between slices.
+      expect(turns).toBeGreaterThan(1);
+      for (const query of ["bearer auth", "streaming SSE", "jsx render", "`hono/cors`", "valid*"]) {
+        expect(gradual.search(query)).toEqual(atOnce.search(query));
+      }
+      expect(gradual.sectionCount).toBe(atOnce.sectionCount);
+    } finally {
+      gradual.close();
+      atOnce.close();
+    }
+  });
+});

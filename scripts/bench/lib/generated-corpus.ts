@@ -17,7 +17,16 @@ export interface GeneratedSet {
   vocabulary: string[];
 }
 
-export function generateCorpus(options: { pages?: number; sectionsPerPage?: number; queries?: number; seed?: number } = {}): GeneratedSet {
+export interface CorpusOptions {
+  pages?: number;
+  sectionsPerPage?: number;
+  /** Paragraphs of each `##` section, at least and at most: 1–3 by default (about 0.5 KB a section); 8–16 gives about 3 KB. */
+  paragraphs?: readonly [number, number];
+  queries?: number;
+  seed?: number;
+}
+
+export function generateCorpus(options: CorpusOptions = {}): GeneratedSet {
   const random = seededRandom(options.seed ?? 20_260_101);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const between = (low: number, high: number) => low + Math.floor(random() * (high - low + 1));
@@ -67,7 +76,7 @@ export function generateCorpus(options: { pages?: number; sectionsPerPage?: numb
     const lines = [paragraph()];
     for (let s = 1; s < sectionsPerPage; s++) {
       lines.push("", `## ${words(between(2, 4)).join(" ")}`, "");
-      for (let k = between(1, 3); k > 0; k--) lines.push(paragraph(), "");
+      for (let k = between(...(options.paragraphs ?? [1, 3])); k > 0; k--) lines.push(paragraph(), "");
     }
     const id = `gen/page-${String(p).padStart(4, "0")}`;
     pages.push({ id, title: title[0]!.toUpperCase() + title.slice(1), url: `https://generated.example.test/${id}/`, markdown: lines.join("\n").trim() });
