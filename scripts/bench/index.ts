@@ -18,13 +18,14 @@ import { search } from "./items/search.ts";
 import { memory } from "./items/memory.ts";
 import { hotSwap } from "./items/hot-swap.ts";
 import { fairness } from "./items/fairness.ts";
+import { scale } from "./items/scale.ts";
 import { productBinary } from "./lib/compile.ts";
 import { setExtraProductEnv, stopPebbles } from "./lib/fixtures.ts";
 import type { Item, ItemResult, Options } from "./lib/item.ts";
 import { formatMarkdown, formatTable, naRow, type Row } from "./lib/report.ts";
 import { BENCH_DIR, ROOT, keepTempDir, run, say } from "./lib/runtime.ts";
 
-const ITEMS: Item[] = [coldTls, coldHttp, issuance, throughput, search, memory, hotSwap, fairness];
+const ITEMS: Item[] = [coldTls, coldHttp, issuance, throughput, search, memory, hotSwap, fairness, scale];
 
 const USAGE = `npm run bench [-- options]        (or: bun scripts/bench/index.ts [options])
 

@@ -1,4 +1,4 @@
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { Fields, Logger } from "../log/index.ts";
 import { throttled } from "../log/throttle.ts";
 import type { McpDispatcher } from "./dispatcher.ts";
@@ -111,6 +111,7 @@ export class SessionRegistry {
     const full = this.#refuse(client);
     if (full) return full;
 
+    const { WebStandardStreamableHTTPServerTransport } = await streamableTransport();
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       maxRequestBodySize: this.options.maxBodyBytes,
@@ -280,4 +281,16 @@ function withHeadersNow(response: Response): Response {
     cancel: (reason) => reader.cancel(reason),
   });
   return new Response(stream, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+let sdkTransport: Promise<typeof import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js")> | undefined;
+
+/**
+ * The SDK's Streamable HTTP transport, loaded when the first legacy session
+ * opens: with zod under it, it is the largest module graph of the server,
+ * and clients of MCP 2026-07-28 (no sessions) never need it.
+ */
+function streamableTransport(): Promise<typeof import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js")> {
+  sdkTransport ??= import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js");
+  return sdkTransport;
 }

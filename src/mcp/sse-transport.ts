@@ -16,14 +16,9 @@
  */
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import {
-  JSONRPCMessageSchema,
-  type JSONRPCMessage,
-  type MessageExtraInfo,
-  type RequestInfo,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, MessageExtraInfo, RequestInfo } from '@modelcontextprotocol/sdk/types.js';
 import { isJsonContentType } from './http-request.ts';
-import { errorResponse } from './jsonrpc.ts';
+import { errorResponse, messageKind } from './jsonrpc.ts';
 import { readBody } from './request-body.ts';
 
 /** Options for {@link WebStandardSSEServerTransport}. */
@@ -261,12 +256,13 @@ export class WebStandardSSEServerTransport implements Transport {
       return this.#reject(400, -32600, 'Invalid Request: empty JSON-RPC batch');
     }
     const messages: JSONRPCMessage[] = [];
+    // The shape check of the rest of the server (jsonrpc.ts), not the SDK's
+    // zod schema: that would load zod at start for this one test.
     for (const candidate of candidates) {
-      const parsed = JSONRPCMessageSchema.safeParse(candidate);
-      if (!parsed.success) {
+      if (messageKind(candidate) === 'invalid') {
         return this.#reject(400, -32600, 'Invalid Request: body is not a JSON-RPC 2.0 message');
       }
-      messages.push(parsed.data);
+      messages.push(candidate as JSONRPCMessage);
     }
 
     // The stream may have closed while the body was being read; any reply
