@@ -179,7 +179,9 @@ export class DocSet {
       // A refresh builds gradually: a large set takes seconds to index, and
       // searches keep being answered from the current index meanwhile. The
       // first index is built at once: there is nothing to answer from yet.
-      const index = this.#snapshot ? await SearchIndex.buildGradually(result.pages) : SearchIndex.build(result.pages);
+      const index =
+        (result.prebuiltIndex && SearchIndex.restore(result.prebuiltIndex, result.pages)) ||
+        (this.#snapshot ? await SearchIndex.buildGradually(result.pages) : SearchIndex.build(result.pages));
       if (this.#closed) {
         // Closed while the index was being built: nothing serves it.
         index.close();

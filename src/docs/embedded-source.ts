@@ -1,30 +1,10 @@
 import type { DocsSource, LoadResult } from "./source.ts";
-import { pageFromMarkdown } from "./markdown.ts";
-import { settingsTable } from "../config/settings-table.ts";
-// Imported as text so `bun build --compile` puts the guide inside the binary:
-// it serves with no files around it.
-import index from "./guide/index.md" with { type: "text" };
-import gettingStarted from "./guide/getting-started.md" with { type: "text" };
-import configuration from "./guide/configuration.md" with { type: "text" };
-import documentationSources from "./guide/documentation-sources.md" with { type: "text" };
-import search from "./guide/search.md" with { type: "text" };
-import connectingClients from "./guide/connecting-clients.md" with { type: "text" };
-import https from "./guide/https.md" with { type: "text" };
-import security from "./guide/security.md" with { type: "text" };
-import troubleshooting from "./guide/troubleshooting.md" with { type: "text" };
+import { guidePages } from "./guide-pages.ts";
+// A macro: the guide's index is built when the server is compiled (or, with
+// `bun run`, transpiled), and only its bytes are in the program.
+import { guideIndexSnapshot } from "./embedded-index.ts" with { type: "macro" };
 
-/** The guide in reading order: llms.txt and resource listings follow it. */
-const GUIDE: Record<string, string> = {
-  "index.md": index,
-  "getting-started.md": gettingStarted,
-  "configuration.md": configuration,
-  "documentation-sources.md": documentationSources,
-  "search.md": search,
-  "connecting-clients.md": connectingClients,
-  "https.md": https,
-  "security.md": security,
-  "troubleshooting.md": troubleshooting,
-};
+const GUIDE_INDEX = guideIndexSnapshot();
 
 /** The server's own user guide, compiled in. It never changes while running. */
 export class EmbeddedSource implements DocsSource {
@@ -38,15 +18,6 @@ export class EmbeddedSource implements DocsSource {
   async load(): Promise<LoadResult | undefined> {
     if (this.#loaded) return undefined;
     this.#loaded = true;
-    const pages = Object.entries(GUIDE).map(([file, source]) => {
-      // The settings table is generated from the parser's own table, so the
-      // guide always lists exactly the settings this build accepts.
-      const text = source.replace("<!-- settings-table -->", settingsTable());
-      const page = pageFromMarkdown(file, text, this.baseUrl);
-      // The guide's front page would otherwise be `index`, which reads oddly
-      // in `docs://index`; `overview` says what it is.
-      return file === "index.md" ? { ...page, id: "overview", url: new URL("overview", this.baseUrl).href } : page;
-    });
-    return { pages };
+    return { pages: guidePages(this.baseUrl), prebuiltIndex: Buffer.from(GUIDE_INDEX, "base64") };
   }
 }

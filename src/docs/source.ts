@@ -26,5 +26,7 @@ export interface LoadResult {
   pages: Page[];
   /** Malformed entries that were left out. */
   skipped?: number;
+  /** A snapshot of these pages' index, made beforehand (the embedded guide's): restored instead of built when it fits them. */
+  prebuiltIndex?: Uint8Array;
   warning?: string;
 }

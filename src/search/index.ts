@@ -11,10 +11,11 @@ import { splitSections } from "../docs/sections.ts";
 import { runAtOnce, runGradually, type Steps } from "./gradual.ts";
 import { identifierWords } from "./identifiers.ts";
 import { excerpt, markdownToText } from "./plaintext.ts";
-import { type Postings, PostingsBuilder, type TermPostings } from "./postings.ts";
+import { Postings, PostingsBuilder, type TermPostings } from "./postings.ts";
 import { parseQuery, termExpression, type QueryTerm } from "./query.ts";
 import { DEFAULT_WEIGHTS, rankPages, type RankWeights } from "./rank.ts";
 import { SNIPPET_MAX_CHARS, snippetOf, wordFinder, type WordFinder } from "./snippet.ts";
+import { decodeSnapshot, encodeSnapshot, pagesFingerprint, SNAPSHOT_FORMAT } from "./snapshot.ts";
 import { Stems } from "./stems.ts";
 import { TermMatcher } from "./term-matcher.ts";
 import { buildVocabulary } from "./vocabulary.ts";
@@ -214,6 +215,42 @@ export class SearchIndex {
       db.close();
       throw error;
     }
+  }
+
+  /**
+   * The index as bytes (snapshot.ts), for {@link restore}: the embedded
+   * guide's index is built when the server is compiled.
+   */
+  snapshot(pages: readonly Page[]): Uint8Array {
+    return encodeSnapshot({
+      header: {
+        format: SNAPSHOT_FORMAT,
+        fingerprint: pagesFingerprint(pages),
+        pages: this.#pages.map(({ id, lead }) => ({ id, lead })),
+        sections: [...this.#sections],
+        sectionTerms: [...this.#sectionPostings.terms()],
+        titleTerms: [...this.#titlePostings.terms()],
+      },
+      database: this.#db.serialize(),
+      sections: this.#sectionPostings.parts(),
+      titles: this.#titlePostings.parts(),
+    });
+  }
+
+  /**
+   * The index of `pages` back from a {@link snapshot} of it, in a fraction of
+   * the time a build takes; `undefined` when the snapshot is not of these
+   * pages (or not of this format): build it then. Titles and URLs are taken
+   * from `pages`, so a snapshot serves any base URL.
+   */
+  static restore(snapshot: Uint8Array, pages: readonly Page[], options: BuildOptions = {}): SearchIndex | undefined {
+    const parts = decodeSnapshot(snapshot);
+    if (!parts || parts.header.fingerprint !== pagesFingerprint(pages) || parts.header.pages.some((row, i) => row.id !== pages[i]?.id)) return undefined;
+    const db = Database.deserialize(parts.database);
+    const pageRows = parts.header.pages.map(({ id, lead }, i) => ({ id, title: pages[i]!.title, url: pages[i]!.url, lead }));
+    const postings = { sections: Postings.fromParts(parts.sections), titles: Postings.fromParts(parts.titles), stems: new Stems(db, TOKENIZE) };
+    const cacheSize = Math.max(0, Math.floor(options.termCacheSize ?? TERM_CACHE_SIZE));
+    return new SearchIndex(db, pageRows, parts.header.sections, { ...DEFAULT_WEIGHTS, ...options.weights }, postings, cacheSize);
   }
 
   /**

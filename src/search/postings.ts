@@ -88,6 +88,27 @@ export class Postings {
   terms(): IterableIterator<string> {
     return this.#slots.keys();
   }
+
+  /** Everything these postings are made of, for a snapshot (snapshot.ts). */
+  parts(): PostingsParts {
+    return { terms: [...this.#slots.keys()], starts: this.#starts, counts: this.#counts, rowids: this.#rowids, scores: this.#scores };
+  }
+
+  /** Postings back from {@link parts}. */
+  static fromParts(parts: PostingsParts): Postings {
+    const slots = new Map<string, number>();
+    parts.terms.forEach((term, slot) => slots.set(term, slot));
+    return new Postings(slots, parts.starts, parts.counts, parts.rowids, parts.scores);
+  }
+}
+
+/** The arrays of a {@link Postings}: term i's rows are rowids[starts[i] … starts[i + 1]). */
+export interface PostingsParts {
+  terms: string[];
+  starts: Int32Array;
+  counts: Int32Array;
+  rowids: Int32Array;
+  scores: Float32Array;
 }
 
 /**

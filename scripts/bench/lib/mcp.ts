@@ -31,6 +31,14 @@ export function modernToolCallBody(name: string, args: Record<string, unknown>, 
   return JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args, _meta } });
 }
 
+/** A 2026-07-28 `server/discover`: what such a client sends first (there is no initialize). */
+export function discoverBody(id: number | string = 1): string {
+  const _meta = { "io.modelcontextprotocol/protocolVersion": MODERN_VERSION, "io.modelcontextprotocol/clientCapabilities": {} };
+  return JSON.stringify({ jsonrpc: "2.0", id, method: "server/discover", params: { _meta } });
+}
+
+export const DISCOVER_HEADERS: Record<string, string> = { ...MCP_HEADERS, "MCP-Protocol-Version": MODERN_VERSION, "Mcp-Method": "server/discover" };
+
 /** The headers a 2026-07-28 `tools/call` of `tool` carries. */
 export function modernHeaders(tool: string): Record<string, string> {
   return { ...MCP_HEADERS, "MCP-Protocol-Version": MODERN_VERSION, "Mcp-Method": "tools/call", "Mcp-Name": tool };
@@ -89,7 +97,8 @@ export function resultOf(text: string, contentType: string | null): Record<strin
   return answer.result;
 }
 
-export type ProbeKind = "initialize" | "healthz";
+/** `initialize`: a 2025 session's first request; `discover`: a 2026-07-28 client's (`server/discover`). */
+export type ProbeKind = "initialize" | "discover" | "healthz";
 
 /**
  * Spawn-to-ready probe: repeats the request until the server answers it
@@ -105,7 +114,9 @@ export async function probeUntilReady(target: Endpoint, kind: ProbeKind, deadlin
       const response =
         kind === "initialize"
           ? await call(target, "/mcp", { body: initializeBody(), headers: MCP_HEADERS, timeoutMs: 5_000 })
-          : await call(target, "/healthz", { timeoutMs: 5_000 });
+          : kind === "discover"
+            ? await call(target, "/mcp", { body: discoverBody(), headers: DISCOVER_HEADERS, timeoutMs: 5_000 })
+            : await call(target, "/healthz", { timeoutMs: 5_000 });
       const text = await response.text();
       if (response.status === 200 && (kind === "healthz" || text.includes('"result"'))) return performance.now();
       last = `HTTP ${response.status}: ${text.slice(0, 200)}`;
