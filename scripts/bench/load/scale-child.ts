@@ -33,15 +33,22 @@ function resetPeak(): void {
   writeFileSync("/proc/self/clear_refs", "5");
 }
 
-function settle(): number {
+/**
+ * Resident memory at rest: after a full collection and a pause, in which
+ * the allocator's scavenger returns freed pages to the system (right after
+ * a build, RSS still holds its garbage, whichever engine made it).
+ */
+async function settle(): Promise<number> {
   Bun.gc(true);
+  await Bun.sleep(2_000);
   Bun.gc(true);
+  await Bun.sleep(500);
   return status("VmRSS");
 }
 
 const generated = generateCorpus({ pages: sections / SECTIONS_PER_PAGE, sectionsPerPage: SECTIONS_PER_PAGE, paragraphs: PARAGRAPHS, queries: 200 });
 const markdownMB = generated.pages.reduce((total, page) => total + page.markdown.length, 0) / 1e6;
-const rssBefore = settle();
+const rssBefore = await settle();
 resetPeak();
 
 let search: (query: string) => unknown;
@@ -57,7 +64,7 @@ if (engine === "ours") {
 }
 const buildMs = performance.now() - started;
 const peakBuild = status("VmHWM");
-const rssAfter = settle();
+const rssAfter = await settle();
 
 for (const query of generated.queries) search(query);
 const latencies: number[] = [];
@@ -73,7 +80,7 @@ const quantile = (q: number) => latencies[Math.min(latencies.length - 1, Math.fl
 
 let refreshResult: Record<string, number> | undefined;
 if (refresh && index) {
-  const steady = settle();
+  const steady = await settle();
   resetPeak();
   // Searches every 2 ms on the index in service while the new one is built.
   const lateness: number[] = [];
