@@ -78,7 +78,7 @@ interface SectionRow {
   page: number;
   heading: string;
   anchor: string;
-  /** The section's plain text (see markdownToText), for snippets. */
+  /** The section's plain text (see markdownToText) on one line, for snippets. */
   body: string;
 }
 
@@ -193,6 +193,8 @@ export class SearchIndex {
           if (section.level === 0) {
             body = [page.summary, page.tags?.join(" "), body].filter(Boolean).join("\n");
           }
+          // On one line: snippets are cut from it as they are, with no whitespace to collapse per hit.
+          body = body.replace(/\s+/g, " ").trim();
           const rowid = sectionRows.push({ page: pageIndex, heading: section.heading, anchor: section.anchor, body });
           // Snippets show only `body`, so the other columns may carry extra
           // words: identifier parts go there, not into the body.

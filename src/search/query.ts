@@ -74,7 +74,25 @@ const JOINER = /[-./_@]/;
  *
  * Total: never throws; returns `[]` only when the text has no letters or digits.
  */
-export function parseQuery(query: string, options: ParseOptions = {}): QueryTerm[] {
+export function parseQuery(query: string, options?: ParseOptions): readonly QueryTerm[] {
+  // One search parses its text up to three times (the search, the stop-word
+  // test, typo correction): the last few parses are kept, frozen, since
+  // parsing runs Unicode regexes in the interpreter.
+  if (options === undefined) {
+    const cached = recentParses.get(query);
+    if (cached) return cached;
+    const terms = Object.freeze(parse(query, {}).map((term) => Object.freeze(term)));
+    if (recentParses.size >= RECENT_PARSES) recentParses.delete(recentParses.keys().next().value!);
+    recentParses.set(query, terms);
+    return terms;
+  }
+  return parse(query, options);
+}
+
+const RECENT_PARSES = 64;
+const recentParses = new Map<string, readonly QueryTerm[]>();
+
+function parse(query: string, options: ParseOptions): QueryTerm[] {
   const { text } = searchedText(query);
   const maxTerms = Math.min(options.maxTerms ?? MAX_TERMS, MAX_TERMS);
   const meaningful = new Map<string, QueryTerm>();

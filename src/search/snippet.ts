@@ -57,10 +57,8 @@ export function wordFinder(terms: readonly QueryTerm[]): WordFinder | null {
   };
 }
 
-/** Whitespace beyond ASCII, as `\s` has it. */
-function isSpace(c: number): boolean {
-  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
-}
+/** Whitespace other than single spaces. */
+const NOT_ONE_LINE = /[^\S ]|  /;
 
 function isWordChar(text: string, at: number): boolean {
   const c = text.charCodeAt(at);
@@ -100,28 +98,13 @@ export function snippetOf(body: string, finder: WordFinder | null): string {
     const space = body.slice(from, found).search(/\s\S/);
     start = space >= 0 ? from + space + 1 : found;
   }
-  // As long as FTS5's snippet() of SNIPPET_TOKENS tokens used to be (cut
-  // where token SNIPPET_TOKENS + 1 starts), on one line: one pass counts the
-  // tokens and collapses whitespace, copying the text between runs of it.
-  let text = "";
-  let copied = start;
+  // As long as FTS5's snippet() of SNIPPET_TOKENS tokens used to be: cut
+  // where token SNIPPET_TOKENS + 1 starts.
   let end = body.length;
   let tokens = 0;
   let inToken = false;
-  let inSpace = true;
   for (let i = start; i < body.length; i++) {
     const c = body.charCodeAt(i);
-    if (c === 32 || (c >= 9 && c <= 13) || (c >= 128 && isSpace(c))) {
-      if (!inSpace) text += body.slice(copied, i);
-      inSpace = true;
-      inToken = false;
-      continue;
-    }
-    if (inSpace) {
-      if (text !== "") text += " ";
-      copied = i;
-      inSpace = false;
-    }
     const wordChar = c < 128 ? (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90) : isWordChar(body, i);
     if (wordChar && !inToken && tokens++ === SNIPPET_TOKENS) {
       end = i;
@@ -129,8 +112,10 @@ export function snippetOf(body: string, finder: WordFinder | null): string {
     }
     inToken = wordChar;
   }
-  if (!inSpace) text += body.slice(copied, end);
-  text = text.trimEnd();
+  // Bodies are on one line already (the index stores them so); text of several
+  // lines is made one here.
+  const slice = body.slice(start, end);
+  const text = (NOT_ONE_LINE.test(slice) ? slice.replace(/\s+/g, " ") : slice).trim();
   const lead = start > 0 ? "…" : "";
   const tail = end < body.length ? "…" : "";
   if (lead.length + text.length + tail.length <= SNIPPET_MAX_CHARS) return `${lead}${text}${tail}`;

@@ -70,24 +70,48 @@ export function correctQuery(text: string, lexicons: readonly Lexicon[]): Correc
 
 /** The best known word near `word` (see {@link correctQuery}), or `undefined`. */
 export function closestWord(word: string, lexicons: readonly Lexicon[]): string | undefined {
-  const limit = maxEdits(word.length);
-  let best: { word: string; distance: number; otherStart: number; frequency: number } | undefined;
+  let best: Candidate | undefined;
+  // Each lexicon's best, then the best of those: the order below is total
+  // but for ties, which go to the earlier lexicon either way.
   for (const lexicon of lexicons) {
-    for (const [candidate, frequency] of lexicon.vocabulary()) {
-      if (Math.abs(candidate.length - word.length) > limit || STOP_WORDS.has(candidate)) continue;
-      const distance = editDistance(word, candidate, best ? Math.min(limit, best.distance) : limit);
-      if (distance > limit) continue;
-      const otherStart = candidate[0] === word[0] ? 0 : 1;
-      if (
-        !best ||
-        distance < best.distance ||
-        (distance === best.distance && (otherStart < best.otherStart || (otherStart === best.otherStart && frequency > best.frequency)))
-      ) {
-        best = { word: candidate, distance, otherStart, frequency };
-      }
-    }
+    const candidate = closestIn(word, lexicon);
+    if (candidate && (!best || better(candidate, best))) best = candidate;
   }
   return best?.word;
+}
+
+interface Candidate {
+  word: string;
+  distance: number;
+  /** 0 when it starts with the same letter as the word corrected. */
+  otherStart: number;
+  frequency: number;
+}
+
+const better = (a: Candidate, b: Candidate): boolean =>
+  a.distance < b.distance || (a.distance === b.distance && (a.otherStart < b.otherStart || (a.otherStart === b.otherStart && a.frequency > b.frequency)));
+
+/** Words looked up per lexicon, remembered: a lexicon (an index) never changes, and a scan of its vocabulary costs up to milliseconds. */
+const closestCache = new WeakMap<Lexicon, Map<string, Candidate | null>>();
+const CLOSEST_CACHE_SIZE = 4096;
+
+function closestIn(word: string, lexicon: Lexicon): Candidate | undefined {
+  let cache = closestCache.get(lexicon);
+  if (!cache) closestCache.set(lexicon, (cache = new Map()));
+  const cached = cache.get(word);
+  if (cached !== undefined) return cached ?? undefined;
+  const limit = maxEdits(word.length);
+  let best: Candidate | undefined;
+  for (const [candidate, frequency] of lexicon.vocabulary()) {
+    if (Math.abs(candidate.length - word.length) > limit || STOP_WORDS.has(candidate)) continue;
+    const distance = editDistance(word, candidate, best ? Math.min(limit, best.distance) : limit);
+    if (distance > limit) continue;
+    const found = { word: candidate, distance, otherStart: candidate[0] === word[0] ? 0 : 1, frequency };
+    if (!best || better(found, best)) best = found;
+  }
+  if (cache.size >= CLOSEST_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.set(word, best ?? null);
+  return best;
 }
 
 /**
@@ -98,24 +122,29 @@ export function closestWord(word: string, lexicons: readonly Lexicon[]): string 
 export function editDistance(a: string, b: string, max: number): number {
   if (Math.abs(a.length - b.length) > max) return max + 1;
   const n = b.length;
-  let before = new Array<number>(n + 1).fill(0);
-  let previous = Array.from({ length: n + 1 }, (_, j) => j);
-  let current = new Array<number>(n + 1).fill(0);
+  // Three rows, reused from call to call (a correction compares thousands of words).
+  if (rows.length < 3 * (n + 1)) rows = new Int32Array(3 * (n + 1) * 2);
+  let before = 0;
+  let previous = n + 1;
+  let current = 2 * (n + 1);
+  for (let j = 0; j <= n; j++) (rows[before + j] = 0), (rows[previous + j] = j);
   for (let i = 1; i <= a.length; i++) {
-    current[0] = i;
+    rows[current] = i;
     let rowMin = i;
     for (let j = 1; j <= n; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let value = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, before[j - 2]! + 1);
-      current[j] = value;
+      let value = Math.min(rows[previous + j]! + 1, rows[current + j - 1]! + 1, rows[previous + j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, rows[before + j - 2]! + 1);
+      rows[current + j] = value;
       if (value < rowMin) rowMin = value;
     }
     if (rowMin > max) return max + 1;
     [before, previous, current] = [previous, current, before];
   }
-  return Math.min(previous[n]!, max + 1);
+  return Math.min(rows[previous + n]!, max + 1);
 }
+
+let rows = new Int32Array(96);
 
 /**
  * Whether the text has words and every one is a stop word (`how to do it`):

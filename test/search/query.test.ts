@@ -9,7 +9,7 @@ import {
 } from "../../src/search/query.ts";
 import { loadCorpus } from "../support/corpora.ts";
 
-const show = (terms: QueryTerm[]) => terms.map((t) => t.words.join(" ") + (t.prefix ? "*" : ""));
+const show = (terms: readonly QueryTerm[]) => terms.map((t) => t.words.join(" ") + (t.prefix ? "*" : ""));
 
 describe("parseQuery", () => {
   test("reduces a question to its meaningful words", () => {
