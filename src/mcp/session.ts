@@ -1,7 +1,7 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { McpDispatcher } from "./dispatcher.ts";
-import { messageKind, type JsonRpcRequest } from "./jsonrpc.ts";
+import { messageKind, type JsonRpcError, type JsonRpcRequest, type JsonRpcResult } from "./jsonrpc.ts";
 import { DEFAULT_LEGACY_VERSION, negotiateLegacyVersion } from "./versions.ts";
 
 /**
@@ -53,21 +53,30 @@ export class LegacySession {
     return this.#transport.close();
   }
 
-  async #receive(message: unknown): Promise<void> {
-    if (messageKind(message) !== "request") return;
-    const request = message as JsonRpcRequest;
-    const initialize = request.method === "initialize";
+  /**
+   * Answers one request of this session: what the transport would carry
+   * back. The session's fast path (see `SessionRegistry`) calls this without
+   * the transport; `initialize` through it agrees the session's version.
+   */
+  async answer(request: JsonRpcRequest): Promise<JsonRpcResult | JsonRpcError> {
     this.pending++;
     try {
       const answer = await this.#dispatcher.dispatch(request, { version: this.version, modern: false, canNotify: true, client: this.#client });
-      if (initialize && "result" in answer) {
+      if (request.method === "initialize" && "result" in answer) {
         this.version = negotiateLegacyVersion(request.params?.protocolVersion);
         this.initialized = true;
       }
-      // The client may have gone (its stream closed) while this was answered: nothing to tell it then.
-      await this.#transport.send(answer as JSONRPCMessage, { relatedRequestId: request.id }).catch(() => {});
+      return answer;
     } finally {
       this.pending--;
     }
+  }
+
+  async #receive(message: unknown): Promise<void> {
+    if (messageKind(message) !== "request") return;
+    const request = message as JsonRpcRequest;
+    const answer = await this.answer(request);
+    // The client may have gone (its stream closed) while this was answered: nothing to tell it then.
+    await this.#transport.send(answer as JSONRPCMessage, { relatedRequestId: request.id }).catch(() => {});
   }
 }

@@ -3,7 +3,8 @@ import type { Fields, Logger } from "../log/index.ts";
 import { throttled } from "../log/throttle.ts";
 import type { McpDispatcher } from "./dispatcher.ts";
 import { batchRefusal, type McpPost } from "./http-request.ts";
-import { ErrorCode, errorResponse } from "./jsonrpc.ts";
+import { answerJson } from "./answer-json.ts";
+import { ErrorCode, errorResponse, messageKind, type JsonRpcError, type JsonRpcRequest, type JsonRpcResult } from "./jsonrpc.ts";
 import { LegacySession } from "./session.ts";
 import { WebStandardSSEServerTransport } from "./sse-transport.ts";
 import { negotiateLegacyVersion } from "./versions.ts";
@@ -101,6 +102,8 @@ export class SessionRegistry {
       if (found instanceof Response) return found;
       const refused = batchRefusal(post, found.session.version);
       if (refused) return refused;
+      const single = answeredDirectly(post, found.session);
+      if (single) return sseAnswer(await found.session.answer(single), sessionId);
       return found.transport.handleRequest(request, { parsedBody: post.body });
     }
     if (!initialize) {
@@ -246,6 +249,39 @@ export class SessionRegistry {
       void entry.session.close().catch(() => {});
     }
   }
+}
+
+/**
+ * The one request of a session POST that needs nothing of the SDK's
+ * transport: a single request (no batch, no notification) other than
+ * `initialize`, on an initialized session. (Its version header, if any, is
+ * a legacy one: the boundary sends any other to the modern checks.)
+ * Everything else (`initialize`, batches, notifications) keeps the
+ * transport's own handling and refusals.
+ *
+ * Why: the transport parses every message again with zod, writes the
+ * answer with a plain `JSON.stringify` (a page three times over, see
+ * answer-json.ts) and builds a stream per request; on this path those were
+ * half the cost of a session's `tools/call`. No answer of this server
+ * sends anything on the request's stream before its result, so the result
+ * is the whole stream.
+ */
+function answeredDirectly(post: McpPost, session: LegacySession): JsonRpcRequest | undefined {
+  if (post.batch || !session.initialized) return undefined;
+  const message = post.messages[0]!;
+  if (messageKind(message) !== "request" || (message as JsonRpcRequest).method === "initialize") return undefined;
+  return message as JsonRpcRequest;
+}
+
+/**
+ * A request's answer as the SDK's transport frames it: an event stream of
+ * one `message` event, with its headers. Written as one body, so Bun sends
+ * it with a length and the connection is free for the next request.
+ */
+function sseAnswer(answer: JsonRpcResult | JsonRpcError, sessionId: string): Response {
+  return new Response(`event: message\ndata: ${answerJson(answer)}\n\n`, {
+    headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no", "mcp-session-id": sessionId },
+  });
 }
 
 const OPENING_COMMENT = new TextEncoder().encode(": stream open\n\n");
