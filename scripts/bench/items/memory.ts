@@ -6,7 +6,12 @@
  * path); the baseline answers every 2025 call with the product's own search
  * result for the first question (it has no index).
  *
- * RSS is read from /proc half a second after the last answer.
+ * RSS is read from /proc half a second after the last answer; beside it,
+ * its private part (RssAnon, without the executable's shared file pages),
+ * and the product serving its embedded guide. Each server is ready when it
+ * answers the way its clients open: server/discover for the product (a
+ * 2026-07-28 client sends no initialize, so the SDK's session transport is
+ * never loaded), initialize for the baseline.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,7 +22,7 @@ import type { Item, Options } from "../lib/item.ts";
 import { reps } from "../lib/item.ts";
 import { endpoint, modernHeaders, modernToolCallBody, resultOf, sessionHeaders, toolCallBody, type Endpoint } from "../lib/mcp.ts";
 import { ratioRow } from "../lib/report.ts";
-import { freePorts, newDir, rssMiB, say, sleep, spawnChild, type Child } from "../lib/runtime.ts";
+import { freePorts, newDir, privateMiB, rssMiB, say, sleep, spawnChild, type Child } from "../lib/runtime.ts";
 import { sample } from "../lib/stats.ts";
 
 const CONCURRENT = 8;
@@ -48,6 +53,9 @@ export const memory: Item = {
     const total = reps(options, 10_000, 2_000);
     const runs = reps(options, 3, 1);
     const rss = { product: { start: [] as number[], after: [] as number[] }, sdk: { start: [] as number[], after: [] as number[] } };
+    // Beside RSS: its private part at start, and the product serving its embedded guide (an index built at compile time).
+    const privateStart = { product: [] as number[], sdk: [] as number[], embedded: [] as number[] };
+    const embeddedStart: number[] = [];
     let toolResultPath: string | undefined;
     say(`item 6: ${runs} run(s) of ${total} searches each, product vs sdk-per-request (plain http)`);
 
@@ -57,9 +65,11 @@ export const memory: Item = {
       const server = startProduct(product.path, { docs: "hono" }, port);
       const at = endpoint("http", port);
       try {
-        await waitReady(server, at);
+        // Ready when it answers as a 2026-07-28 client opens (server/discover): such a client never sends initialize.
+        await waitReady(server, at, undefined, "discover");
         await sleep(500);
         rss.product.start.push(rssMiB(server.child.proc.pid));
+        privateStart.product.push(privateMiB(server.child.proc.pid));
         if (!toolResultPath) {
           const response = await fetch(`${at.origin}/mcp`, { method: "POST", body: modernToolCallBody("search", { query: HONO_CASES[0]!.question }), headers: modernHeaders("search") });
           const dir = newDir("memory");
@@ -81,6 +91,7 @@ export const memory: Item = {
         await waitReady({ child, port: sdkPort }, sdkAt);
         await sleep(500);
         rss.sdk.start.push(rssMiB(child.proc.pid));
+        privateStart.sdk.push(privateMiB(child.proc.pid));
         await searches(sdkAt, sessionHeaders(), total, false);
         await sleep(500);
         rss.sdk.after.push(rssMiB(child.proc.pid));
@@ -89,12 +100,28 @@ export const memory: Item = {
       }
     }
 
+    for (let run = 0; run < runs; run++) {
+      const [port] = (await freePorts(1)) as [number];
+      const server = startProduct(product.path, {}, port);
+      try {
+        await waitReady(server, endpoint("http", port), undefined, "discover");
+        await sleep(500);
+        embeddedStart.push(rssMiB(server.child.proc.pid));
+        privateStart.embedded.push(privateMiB(server.child.proc.pid));
+      } finally {
+        await server.child.kill();
+      }
+    }
+
     return {
       rows: [
         ratioRow("memory.start", "6 RSS after start (http, Hono docs), vs SDK per-request server", sample(rss.product.start, "MiB"), sample(rss.sdk.start, "MiB"), { op: "<=", value: 1.2 }),
+        ratioRow("memory.start.private", "6 private memory (RssAnon) after start, Hono docs, vs SDK per-request server", sample(privateStart.product, "MiB"), sample(privateStart.sdk, "MiB")),
+        ratioRow("memory.start.embedded", "6 RSS after start serving the embedded guide (index built at compile time), vs SDK per-request server", sample(embeddedStart, "MiB"), sample(rss.sdk.start, "MiB")),
+        ratioRow("memory.start.embedded.private", "6 private memory after start, embedded guide, vs SDK per-request server", sample(privateStart.embedded, "MiB"), sample(privateStart.sdk, "MiB")),
         ratioRow(`memory.after`, `6 RSS after ${total.toLocaleString("en")} searches over MCP, vs SDK per-request after as many calls`, sample(rss.product.after, "MiB"), sample(rss.sdk.after, "MiB"), { op: "<=", value: 1.2 }),
       ],
-      details: { searches: total, concurrent: CONCURRENT, rssMiB: rss },
+      details: { searches: total, concurrent: CONCURRENT, rssMiB: rss, privateStartMiB: privateStart, embeddedStartMiB: embeddedStart },
     };
   },
 };

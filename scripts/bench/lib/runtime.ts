@@ -115,6 +115,19 @@ export function rssMiB(pid: number): number {
   return kb / 1024;
 }
 
+/**
+ * The private part of a process's RSS (`RssAnon`: heap, JIT code, SQLite),
+ * in MiB. RSS also counts the pages of the executable it has touched
+ * (`RssFile`): clean, shared with every process of the same binary, and
+ * given back by the kernel under pressure, so a larger binary shows a
+ * larger RSS that costs the machine little.
+ */
+export function privateMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = Number(/RssAnon:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
+  return kb / 1024;
+}
+
 /** `count` distinct loopback ports that were free a moment ago (all held open together). */
 export async function freePorts(count: number): Promise<number[]> {
   const servers = Array.from({ length: count }, () => Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } }));
