@@ -110,6 +110,8 @@ export class SearchIndex {
   readonly #sectionMatches: TermMatcher;
   readonly #titleMatches: TermMatcher;
   #vocabulary: ReadonlyMap<string, number> | undefined;
+  /** {@link matchCount}'s answers: typo correction asks it of every word of every search, and words repeat. */
+  readonly #matchCounts = new Map<string, number>();
   #closed = false;
 
   private constructor(
@@ -321,8 +323,14 @@ export class SearchIndex {
 
   /** Sections and titles matching `word` as the index stems it; 0 for a word it does not know (typo correction). */
   matchCount(word: string): number {
+    const known = this.#matchCounts.get(word);
+    if (known !== undefined) return known;
     const { sections, titles } = this.#matches([{ words: [word], prefix: false }]);
-    return sections[0]!.count + titles[0]!.count;
+    const count = sections[0]!.count + titles[0]!.count;
+    // Bounded: a stream of distinct words (a client sending random text) starts it over.
+    if (this.#matchCounts.size >= MATCH_COUNT_CACHE) this.#matchCounts.clear();
+    this.#matchCounts.set(word, count);
+    return count;
   }
 
   /** The words of the sections' text and how many sections hold each (see vocabulary.ts), read on first use. */
@@ -354,6 +362,9 @@ export class SearchIndex {
     return "";
   }
 }
+
+/** Most words whose match count is remembered per index. */
+const MATCH_COUNT_CACHE = 4096;
 
 /** What a term the index does not have matches. */
 const NONE: TermPostings = { rowids: new Int32Array(0), scores: new Float32Array(0), count: 0 };
