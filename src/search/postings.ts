@@ -130,9 +130,18 @@ export class PostingsBuilder {
   readonly #chunks: string[] = [];
   #hashes: Int32Array<ArrayBuffer> = new Int32Array(1024);
   #table = new Int32Array(2048);
-  /** Per token: its chunk id, and its rowid × 4 + column. */
-  #tokenChunks: Int32Array<ArrayBuffer> = new Int32Array(4096);
-  #tokenPlaces: Int32Array<ArrayBuffer> = new Int32Array(4096);
+  /**
+   * Per token: its chunk id, and its rowid × 4 + column, in blocks of
+   * {@link TOKEN_BLOCK}. Blocks, not one array grown by doubling: at 300 MB
+   * of text these lists are the build's largest allocation, and a doubling
+   * array holds up to twice what it needs (three times while it copies).
+   */
+  readonly #tokenChunks: Int32Array<ArrayBuffer>[] = [];
+  readonly #tokenPlaces: Int32Array<ArrayBuffer>[] = [];
+  /** The last blocks, and how much of them is used: what adding a token touches. */
+  #chunkBlock: Int32Array<ArrayBuffer> = EMPTY;
+  #placeBlock: Int32Array<ArrayBuffer> = EMPTY;
+  #filled = 0;
   #tokens = 0;
   #maxRowid = 0;
   #rows = 0;
@@ -200,13 +209,24 @@ export class PostingsBuilder {
     return id;
   }
 
-  #token(chunk: number, place: number): void {
-    if (this.#tokens === this.#tokenChunks.length) {
-      this.#tokenChunks = grown(this.#tokenChunks);
-      this.#tokenPlaces = grown(this.#tokenPlaces);
+  /** Room for more tokens: the first block grows to full size (small sets stay small), later ones start full. */
+  #nextBlock(): void {
+    if (this.#chunkBlock.length > 0 && this.#chunkBlock.length < TOKEN_BLOCK) {
+      this.#chunkBlock = this.#tokenChunks[0] = grown(this.#chunkBlock);
+      this.#placeBlock = this.#tokenPlaces[0] = grown(this.#placeBlock);
+      return;
     }
-    this.#tokenChunks[this.#tokens] = chunk;
-    this.#tokenPlaces[this.#tokens] = place;
+    this.#chunkBlock = new Int32Array(this.#chunkBlock.length === 0 ? 4096 : TOKEN_BLOCK);
+    this.#placeBlock = new Int32Array(this.#chunkBlock.length);
+    this.#tokenChunks.push(this.#chunkBlock);
+    this.#tokenPlaces.push(this.#placeBlock);
+    this.#filled = 0;
+  }
+
+  #token(chunk: number, place: number): void {
+    if (this.#filled === this.#chunkBlock.length) this.#nextBlock();
+    this.#chunkBlock[this.#filled] = chunk;
+    this.#placeBlock[this.#filled++] = place;
     this.#tokens++;
   }
 
@@ -253,16 +273,16 @@ export class PostingsBuilder {
 
     // Tokens by term (a counting sort, stable: rows stay in order), and each row's length in terms.
     const tokens = this.#tokens;
-    const tokenChunks = this.#tokenChunks;
-    const tokenPlaces = this.#tokenPlaces;
+    const chunkBlocks = this.#tokenChunks;
+    const placeBlocks = this.#tokenPlaces;
     const docLength = new Int32Array(this.#maxRowid + 1);
     const termStart = new Int32Array(terms + 1);
     let totalTerms = 0;
     for (let t = 0; t < tokens; t++) {
       if ((t & (STEP * 16 - 1)) === 0) yield;
-      const c = tokenChunks[t]!;
+      const c = chunkBlocks[t >>> TOKEN_BLOCK_BITS]![t & (TOKEN_BLOCK - 1)]!;
       const n = chunkStart[c + 1]! - chunkStart[c]!;
-      docLength[tokenPlaces[t]! >> 2]! += n;
+      docLength[placeBlocks[t >>> TOKEN_BLOCK_BITS]![t & (TOKEN_BLOCK - 1)]! >> 2]! += n;
       totalTerms += n;
       for (let j = chunkStart[c]!; j < chunkStart[c + 1]!; j++) termStart[chunkTerms[j]! + 1]!++;
     }
@@ -271,12 +291,17 @@ export class PostingsBuilder {
     const places = new Int32Array(totalTerms);
     for (let t = 0; t < tokens; t++) {
       if ((t & (STEP * 16 - 1)) === 0) yield;
-      const c = tokenChunks[t]!;
-      for (let j = chunkStart[c]!; j < chunkStart[c + 1]!; j++) places[fill[chunkTerms[j]!]!++] = tokenPlaces[t]!;
+      const c = chunkBlocks[t >>> TOKEN_BLOCK_BITS]![t & (TOKEN_BLOCK - 1)]!;
+      const place = placeBlocks[t >>> TOKEN_BLOCK_BITS]![t & (TOKEN_BLOCK - 1)]!;
+      for (let j = chunkStart[c]!; j < chunkStart[c + 1]!; j++) places[fill[chunkTerms[j]!]!++] = place;
+      // A block read to its end is done with: let it go now, before the postings are made.
+      if ((t & (TOKEN_BLOCK - 1)) === TOKEN_BLOCK - 1) {
+        chunkBlocks[t >>> TOKEN_BLOCK_BITS] = placeBlocks[t >>> TOKEN_BLOCK_BITS] = EMPTY;
+      }
     }
-    // The token lists are no longer needed; let them go before the postings are made.
-    this.#tokenChunks = this.#tokenPlaces = new Int32Array(0);
-    this.#tokens = 0;
+    chunkBlocks.length = placeBlocks.length = 0;
+    this.#chunkBlock = this.#placeBlock = EMPTY;
+    this.#tokens = this.#filled = 0;
 
     const weights = Float32Array.from({ length: 4 }, (_, column) => this.#weights[column] ?? 0);
     const avgdl = this.#rows > 0 ? totalTerms / this.#rows : 1;
@@ -352,6 +377,11 @@ export class PostingsBuilder {
     return new Postings(slots, starts, counts, rowids, scores);
   }
 }
+
+/** Tokens per block of the token lists (4 MiB a list). */
+const TOKEN_BLOCK_BITS = 20;
+const TOKEN_BLOCK = 1 << TOKEN_BLOCK_BITS;
+const EMPTY: Int32Array<ArrayBuffer> = new Int32Array(0);
 
 function grown(array: Int32Array): Int32Array<ArrayBuffer> {
   const bigger = new Int32Array(array.length * 2);

@@ -101,4 +101,22 @@ describe("PostingsBuilder", () => {
     expect([...rare.rowids]).toEqual([...rare.rowids].sort((a, b) => a - b));
     expect(rare.scores.every((score) => score > 0)).toBe(true);
   });
+
+  test("a build of millions of tokens (several blocks of the token lists) counts every token of every row", () => {
+    // 3,000 rows of 1,000 tokens: 3 million tokens, past two block boundaries (2^20 tokens each).
+    // Word w<k> is in the rows whose number is a multiple of k, once per multiple in the row; "every" in all.
+    const builder = new PostingsBuilder([1]);
+    const ROWS = 3_000;
+    for (let row = 1; row <= ROWS; row++) {
+      const words: string[] = [];
+      for (let i = 0; i < 999; i++) words.push(row % (2 + (i % 5)) === 0 ? `w${2 + (i % 5)}` : "filler");
+      words.push("every");
+      builder.add(row, [words.join(" ")]);
+    }
+    const big = builder.build((chunks) => chunks.map((chunk) => [chunk]));
+    expect(big.get("every")!.count).toBe(ROWS);
+    for (const k of [2, 3, 5, 6]) expect(big.get(`w${k}`)!.count).toBe(Math.floor(ROWS / k));
+    // Rows from every block are there, and only the right ones.
+    expect([...big.get("w2")!.rowids].every((row) => row % 2 === 0)).toBe(true);
+  });
 });
