@@ -6,7 +6,7 @@ import { batchRefusal, type McpPost } from "./http-request.ts";
 import { answerJson } from "./answer-json.ts";
 import { ErrorCode, errorResponse, messageKind, type JsonRpcError, type JsonRpcRequest, type JsonRpcResult } from "./jsonrpc.ts";
 import { LegacySession } from "./session.ts";
-import { WebStandardSSEServerTransport } from "./sse-transport.ts";
+import { messageEvent, WebStandardSSEServerTransport } from "./sse-transport.ts";
 import { negotiateLegacyVersion } from "./versions.ts";
 
 export interface SessionOptions {
@@ -279,7 +279,7 @@ function answeredDirectly(post: McpPost, session: LegacySession): JsonRpcRequest
  * it with a length and the connection is free for the next request.
  */
 function sseAnswer(answer: JsonRpcResult | JsonRpcError, sessionId: string): Response {
-  return new Response(`event: message\ndata: ${answerJson(answer)}\n\n`, {
+  return new Response(messageEvent(answerJson(answer)), {
     headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no", "mcp-session-id": sessionId },
   });
 }

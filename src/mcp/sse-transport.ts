@@ -291,7 +291,7 @@ export class WebStandardSSEServerTransport implements Transport {
   async send(message: JSONRPCMessage): Promise<void> {
     if (this.#state === 'new') throw new Error('SSE transport not connected: response() has not been called');
     if (this.#state === 'closed') throw new Error('SSE transport is closed; cannot send');
-    if (!this.#write(`event: message\ndata: ${JSON.stringify(message)}\n\n`)) {
+    if (!this.#write(messageEvent(JSON.stringify(message)))) {
       throw new Error('SSE transport is closed; cannot send');
     }
   }
@@ -374,4 +374,9 @@ function text(status: number, body: string): Response {
 
 function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
+}
+
+/** One JSON-RPC message (its JSON text) as an SSE `message` event: how both MCP HTTP transports frame what they send. */
+export function messageEvent(json: string): string {
+  return `event: message\ndata: ${json}\n\n`;
 }

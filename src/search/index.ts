@@ -327,8 +327,8 @@ export class SearchIndex {
     if (known !== undefined) return known;
     const { sections, titles } = this.#matches([{ words: [word], prefix: false }]);
     const count = sections[0]!.count + titles[0]!.count;
-    // Bounded: a stream of distinct words (a client sending random text) starts it over.
-    if (this.#matchCounts.size >= MATCH_COUNT_CACHE) this.#matchCounts.clear();
+    // Bounded as the other caches of words are: the oldest entry goes.
+    if (this.#matchCounts.size >= MATCH_COUNT_CACHE) this.#matchCounts.delete(this.#matchCounts.keys().next().value!);
     this.#matchCounts.set(word, count);
     return count;
   }

@@ -110,9 +110,7 @@ export function spawnChild(argv: string[], env: Record<string, string>, options:
 
 /** Resident set size of a process, in MiB (from /proc). */
 export function rssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
-  return kb / 1024;
+  return statusMiB(pid, "VmRSS");
 }
 
 /**
@@ -123,8 +121,13 @@ export function rssMiB(pid: number): number {
  * larger RSS that costs the machine little.
  */
 export function privateMiB(pid: number): number {
+  return statusMiB(pid, "RssAnon");
+}
+
+/** One kB field of `/proc/<pid>/status`, in MiB; NaN when it is missing. */
+function statusMiB(pid: number, field: string): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = Number(/RssAnon:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
+  const kb = Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN);
   return kb / 1024;
 }
 
